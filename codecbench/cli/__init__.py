@@ -1,0 +1,1 @@
+"""Command-line interface: one module per subcommand (``cmd_*.py``), discovered by main."""

@@ -1,0 +1,181 @@
+"""Codecs described as data: a :class:`CodecSpec` plus two functions.
+
+A spec says everything a result needs to be reproducible (library, version, rate knob,
+fixed settings, requirements). :func:`CodecSpec.bind` fixes the settings and returns a
+:class:`Codec`, the object the runner and rate control use:
+
+    codec = registry.create("jpeg", subsampling="4:2:0")
+    data = codec.encode(image, 50)          # image: RGB uint8 H×W×3 -> bytes
+    out = codec.decode(data)                # -> RGB uint8 H×W×3 of the same size
+    bpp = 8 * len(data) / (H * W)
+
+Codec modules never import metrics or the runner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+Settings = Mapping[str, Any]
+Encoder = Callable[[np.ndarray, Any, Settings], bytes]
+Decoder = Callable[[bytes, Settings], np.ndarray]
+
+
+class CodecError(RuntimeError):
+    """A codec failed on a given input (bad image, corrupted stream, crashed binary)."""
+
+
+class CodecUnavailable(CodecError):
+    """The codec cannot run here (missing library or binary); the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Knob:
+    """The rate knob of a codec.
+
+    name: the codec's own word for it ("quality", "qp", "bpp").
+    low, high: inclusive range.
+    integer: whether only whole values are valid.
+    increases_rate: True when a higher value gives more bytes (JPEG quality), False when it
+        gives fewer (BPG qp).
+    is_bpp: True when the knob is itself a target rate in bpp that the encoder meets in one
+        encode (JPEG 2000 through its compression ratio); rate control then encodes once.
+    """
+
+    name: str
+    low: float
+    high: float
+    integer: bool = True
+    increases_rate: bool = True
+    is_bpp: bool = False
+
+    def clip(self, value: float) -> float | int:
+        v = min(max(value, self.low), self.high)
+        return int(round(v)) if self.integer else float(v)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "low": self.low,
+            "high": self.high,
+            "integer": self.integer,
+            "increases_rate": self.increases_rate,
+            "is_bpp": self.is_bpp,
+        }
+
+
+def _always_available(_settings: Settings) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """Static description of a codec family plus its encode/decode functions.
+
+    name: registry name ("jpeg", "jpeg2000", ...).
+    summary: one line for `codecbench list`.
+    library: underlying implementation ("libjpeg-turbo", "OpenJPEG", ...).
+    version: callable returning the library version string (called lazily).
+    knob: the rate knob, or None for a fixed-rate codec (the GAN codec: its checkpoint fixes the rate).
+    defaults: the fixed settings and their default values (chroma subsampling, effort, ...).
+        Every key is a parameter that changes results and is recorded with every result.
+    encode(image, knob_value, settings) -> bytes; decode(data, settings) -> image.
+    unavailable(settings) -> None when the codec can run here, else the reason and the fix.
+    requires: what it needs beyond Python packages ("binary:bpgenc", "gpu" when only a GPU makes sense).
+    min_side: smallest image side in pixels the codec accepts (smaller images are refused with a
+        clear error unless the codec pads itself).
+    prepare: optional callable(settings) -> settings, run once by :meth:`bind` (validates and fills
+        in settings, e.g. loads a model); its result is what encode/decode receive.
+    """
+
+    name: str
+    summary: str
+    library: str
+    version: Callable[[], str]
+    knob: Knob | None
+    encode: Encoder
+    decode: Decoder
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    unavailable: Callable[[Settings], str | None] = _always_available
+    requires: tuple[str, ...] = ()
+    min_side: int = 1
+    prepare: Callable[[Settings], Settings] | None = None
+
+    def bind(self, **settings: Any) -> "Codec":
+        unknown = set(settings) - set(self.defaults)
+        if unknown:
+            raise ValueError(
+                f"codec {self.name!r}: unknown setting(s) {sorted(unknown)}; "
+                f"valid settings are {sorted(self.defaults)}"
+            )
+        merged = {**self.defaults, **settings}
+        reason = self.unavailable(merged)
+        if reason:
+            raise CodecUnavailable(f"codec {self.name!r} is unavailable: {reason}")
+        runtime = self.prepare(merged) if self.prepare else merged
+        return Codec(self, dict(merged), runtime)
+
+
+@dataclass
+class Codec:
+    """A codec with its settings fixed. Encode RGB uint8 H×W×3 to bytes and back."""
+
+    spec: CodecSpec
+    settings: dict[str, Any]
+    runtime: Settings
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def knob(self) -> Knob | None:
+        return self.spec.knob
+
+    def version(self) -> str:
+        return self.spec.version()
+
+    def encode(self, image: np.ndarray, knob_value: Any = None) -> bytes:
+        check_image(image, self.spec)
+        if self.spec.knob is not None:
+            if knob_value is None:
+                raise ValueError(f"codec {self.name!r} needs a value for its knob {self.spec.knob.name!r}")
+            knob_value = self.spec.knob.clip(knob_value)
+        return self.spec.encode(image, knob_value, self.runtime)
+
+    def decode(self, data: bytes) -> np.ndarray:
+        out = self.spec.decode(data, self.runtime)
+        if out.dtype != np.uint8 or out.ndim != 3 or out.shape[2] != 3:
+            raise CodecError(f"codec {self.name!r} decoded to {out.dtype} {out.shape}, expected uint8 H×W×3")
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """Everything a result record needs about this codec (JSON-serialisable)."""
+        return {
+            "name": self.spec.name,
+            "library": self.spec.library,
+            "version": self.spec.version(),
+            "settings": dict(sorted(self.settings.items())),
+            "knob": self.spec.knob.as_dict() if self.spec.knob else None,
+            "requires": list(self.spec.requires),
+        }
+
+
+def bpp_of(data: bytes, height: int, width: int) -> float:
+    """Bits per pixel of a bitstream over the original image's pixels: 8·len(bytes)/(H·W)."""
+    return 8.0 * len(data) / float(height * width)
+
+
+def check_image(image: np.ndarray, spec: CodecSpec | None = None) -> None:
+    """Raise ValueError unless image is RGB uint8 H×W×3 (and at least spec.min_side on each side)."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+        raise ValueError(f"expected an RGB uint8 H×W×3 array, got {got}")
+    if spec is not None and min(image.shape[:2]) < spec.min_side:
+        raise ValueError(
+            f"codec {spec.name!r} needs images of at least {spec.min_side} px per side, "
+            f"got {image.shape[1]}×{image.shape[0]}"
+        )
