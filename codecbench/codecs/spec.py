@@ -89,6 +89,8 @@ class CodecSpec:
         clear error unless the codec pads itself).
     prepare: optional callable(settings) -> settings, run once by :meth:`bind` (validates and fills
         in settings, e.g. loads a model); its result is what encode/decode receive.
+    details: optional callable(runtime settings) -> mapping of further facts that identify the
+        codec's output (a model's id and its F, L and nominal bpp), recorded with every result.
     """
 
     name: str
@@ -103,6 +105,7 @@ class CodecSpec:
     requires: tuple[str, ...] = ()
     min_side: int = 1
     prepare: Callable[[Settings], Settings] | None = None
+    details: Callable[[Settings], Mapping[str, Any]] | None = None
 
     def bind(self, **settings: Any) -> "Codec":
         unknown = set(settings) - set(self.defaults)
@@ -161,6 +164,7 @@ class Codec:
             "settings": dict(sorted(self.settings.items())),
             "knob": self.spec.knob.as_dict() if self.spec.knob else None,
             "requires": list(self.spec.requires),
+            "details": dict(self.spec.details(self.runtime)) if self.spec.details else {},
         }
 
 
