@@ -16,7 +16,7 @@ import warnings
 from importlib.metadata import entry_points
 from typing import Any
 
-from .spec import Codec, CodecSpec
+from .spec import Codec, CodecSpec, CodecUnavailable
 
 ENTRY_POINT_GROUP = "codecbench.codecs"
 
@@ -45,6 +45,20 @@ def _load(target: str) -> CodecSpec:
     return obj
 
 
+def _broken(name: str, target: str, exc: BaseException) -> CodecSpec:
+    """An always-unavailable spec standing for a built-in whose module failed to import, so that
+    `codecbench list` shows the reason instead of the whole registry failing."""
+    reason = f"module {target.partition(':')[0]} failed to import: {type(exc).__name__}: {exc}"
+
+    def refuse(*_args: Any) -> Any:
+        raise CodecUnavailable(f"codec {name!r} is unavailable: {reason}")
+
+    return CodecSpec(
+        name=name, summary="(failed to load)", library="unknown", version=lambda: "unknown", knob=None,
+        encode=refuse, decode=refuse, unavailable=lambda _s: reason,
+    )
+
+
 def specs(refresh: bool = False) -> dict[str, CodecSpec]:
     """All codec specs by name: built-ins first, then entry points (which may not shadow a built-in)."""
     global _cache
@@ -52,7 +66,10 @@ def specs(refresh: bool = False) -> dict[str, CodecSpec]:
         return _cache
     found: dict[str, CodecSpec] = {}
     for name, target in BUILTIN.items():
-        found[name] = _load(target)
+        try:
+            found[name] = _load(target)
+        except Exception as exc:  # e.g. an optional dependency missing: report it, keep the rest
+            found[name] = _broken(name, target, exc)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in found:
             warnings.warn(f"entry point {ep.value!r} tries to replace built-in codec {ep.name!r}; ignored")
@@ -92,7 +109,7 @@ def describe_all() -> list[dict[str, Any]]:
         except Exception as exc:
             reason = f"availability check failed: {exc}"
         try:
-            version = spec.version() if not reason else spec.version()
+            version = spec.version()
         except Exception as exc:
             version = "unknown"
             reason = reason or f"version check failed: {exc}"

@@ -1,0 +1,1 @@
+"""Benchmark machinery: datasets, suites, the runner, executors, the result store and reports."""

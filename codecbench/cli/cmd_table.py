@@ -1,0 +1,66 @@
+"""``codecbench table RESULTS``: per codec and target, mean bpp and metrics (± std, n), plus BD-rates vs an anchor.
+
+RESULTS is a store file or a folder holding store.sqlite. Points are aggregated as the mean of per-image values
+at matched targets (x = mean achieved bpp); unreachable and failed points are counted, not averaged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("table", help="tables and BD-rates from a result store", description=__doc__)
+    p.add_argument("results", help="store file or folder holding store.sqlite")
+    p.add_argument("--format", choices=("md", "csv", "latex"), default="md", help="table format (default md)")
+    p.add_argument("--anchor", help="anchor codec for BD-rate/BD-metric (default: JPEG if present, else first)")
+    p.add_argument("--metric", action="append", dest="metrics",
+                   help="metric for BD (repeatable; default psnr, psnr_y, ssim, ms_ssim, miou_dataset present)")
+    p.add_argument("--reference", action="append", default=[], metavar="FILE",
+                   help="CompressAI-style JSON curve to include (repeatable)")
+    p.add_argument("--min-overlap", type=float, default=None,
+                   help="warn when log-rate ranges overlap less than this fraction (default 0.5)")
+    p.add_argument("--no-bd", action="store_true", help="print only the table")
+    p.add_argument("-o", "--output", help="write the table here instead of stdout (BD table goes to stdout)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from codecbench.bench import bdrate, reports
+    from codecbench.bench.compressai import ReferenceError, read_reference
+    from codecbench.bench.outputs import default_anchor
+    from codecbench.bench.store import StoreError
+
+    try:
+        points = reports.load_points(args.results)
+        refs = [read_reference(f) for f in args.reference]
+    except (StoreError, ReferenceError) as exc:
+        print(f"codecbench table: {exc}", file=sys.stderr)
+        return 2
+    if points.empty:
+        print(f"codecbench table: {args.results}: the store holds no points", file=sys.stderr)
+        return 1
+    agg = reports.aggregate(points)
+    full = reports.with_references(agg, refs)
+    text = {"md": reports.to_markdown, "csv": reports.to_csv, "latex": reports.to_latex}[args.format](full)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"table written to {args.output}")
+    else:
+        print(text)
+    if not args.no_bd:
+        anchor = args.anchor or default_anchor(list(dict.fromkeys(agg["codec"])))
+        try:
+            kw = {} if args.min_overlap is None else {"min_overlap": args.min_overlap}
+            res = bdrate.bd_table(full, anchor, args.metrics, **kw)
+        except ValueError as exc:
+            print(f"codecbench table: {exc}", file=sys.stderr)
+            return 2
+        if args.format == "csv":
+            print(bdrate.bd_frame(res).to_csv(index=False, float_format="%.6g"))
+        else:
+            print(bdrate.bd_markdown(res))
+    return 0

@@ -1,0 +1,151 @@
+"""Checkpoints: safetensors tensors plus a JSON config beside them; loading never executes code.
+
+Shipped checkpoint (``NAME.safetensors`` + ``NAME.json``): the EMA encoder and generator weights
+(keys ``encoder.*``, ``generator.*``, stored as float16 to keep files small, computed in float32) and a config
+with ``format``, ``width``, ``F``, ``L``, ``quant_mode``, ``centres``, ``model_id`` and the training record.
+The model id is the first 16 hex digits of SHA-256 over the stored tensors (name, dtype, shape, bytes in key order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .model import Autoencoder
+from .quantizer import centres
+
+FORMAT = "codecbench-gan"
+FORMAT_VERSION = 1
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+DEFAULT_CHECKPOINT = "gan_f8_l4"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing or malformed; the message names the file."""
+
+
+def weights_id(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 (first 16 hex digits) of tensors in key order: name, dtype, shape and raw bytes."""
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        t = tensors[k].detach().cpu().contiguous()
+        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()[:16]
+
+
+def shipped_names() -> list[str]:
+    """Names of the checkpoints shipped with the package."""
+    return sorted(p.stem for p in CHECKPOINT_DIR.glob("*.safetensors") if p.with_suffix(".json").exists())
+
+
+def resolve(checkpoint: str | Path) -> Path:
+    """Path of a checkpoint's .safetensors file from a shipped name or a path (with or without suffix)."""
+    p = Path(checkpoint)
+    candidates = [p, p.with_suffix(".safetensors"), CHECKPOINT_DIR / f"{checkpoint}.safetensors"]
+    for c in candidates:
+        if c.suffix == ".safetensors" and c.is_file():
+            return c
+    raise CheckpointError(
+        f"GAN checkpoint {str(checkpoint)!r} not found (shipped: {', '.join(shipped_names()) or 'none'}; "
+        f"or give a path to a .safetensors file with its .json beside it)"
+    )
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    cfg_path = path.with_suffix(".json")
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{cfg_path}: config missing beside {path.name}") from None
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{cfg_path}: not valid JSON ({exc})") from None
+    if cfg.get("format") != FORMAT:
+        raise CheckpointError(f"{cfg_path}: not a {FORMAT} config (format={cfg.get('format')!r})")
+    for key in ("width", "F", "L"):
+        if key not in cfg:
+            raise CheckpointError(f"{cfg_path}: missing {key!r}")
+    return cfg
+
+
+@dataclass
+class LoadedModel:
+    """A loaded autoencoder in eval mode with its identity."""
+
+    model: Autoencoder
+    config: dict[str, Any]
+    model_id: str
+    path: Path
+
+    @property
+    def F(self) -> int:
+        return self.model.F
+
+    @property
+    def L(self) -> int:
+        return self.model.L
+
+
+def export_model(model: Autoencoder, path: str | Path, config: dict[str, Any], dtype=torch.float16) -> str:
+    """Write the encoder+generator weights (as dtype) and the JSON config; returns the model id."""
+    path = Path(path).with_suffix(".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()}
+    mid = weights_id(tensors)
+    cfg = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "width": model.width,
+        "F": model.F,
+        "L": model.L,
+        "centres": [round(float(c), 6) for c in centres(model.L)],
+        "nominal_bpp": model.F * torch.log2(torch.tensor(float(model.L))).item() / 256.0,
+        "model_id": mid,
+        "dtype": str(dtype).replace("torch.", ""),
+        **{k: v for k, v in config.items() if k not in ("format", "width", "F", "L", "model_id")},
+    }
+    save_file(tensors, str(path), metadata={"format": FORMAT, "model_id": mid})
+    path.with_suffix(".json").write_text(json.dumps(cfg, indent=2) + "\n")
+    return mid
+
+
+def load_model(checkpoint: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load a shipped name or path into an eval-mode float32 Autoencoder on device."""
+    path = resolve(checkpoint)
+    cfg = read_config(path)
+    try:
+        tensors = load_file(str(path))
+    except Exception as exc:
+        raise CheckpointError(f"{path}: cannot read safetensors ({exc})") from None
+    mid = weights_id(tensors)
+    if cfg.get("model_id") and cfg["model_id"] != mid:
+        raise CheckpointError(f"{path}: weights hash {mid} does not match the config's model_id {cfg['model_id']}")
+    model = Autoencoder(cfg["width"], cfg["F"], cfg["L"])
+    try:
+        model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit width={cfg['width']} F={cfg['F']} L={cfg['L']} ({exc})") from None
+    model.eval().to(device)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return LoadedModel(model, cfg, mid, path)
+
+
+def load_matching(module: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
+    """Copy tensors whose names and shapes match into module (warm start); returns (loaded, skipped) names."""
+    own = module.state_dict()
+    loaded, skipped = [], []
+    with torch.no_grad():
+        for k, v in tensors.items():
+            if k in own and own[k].shape == v.shape:
+                own[k].copy_(v.to(own[k].dtype))
+                loaded.append(k)
+            else:
+                skipped.append(k)
+    return loaded, skipped

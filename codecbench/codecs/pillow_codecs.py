@@ -1,0 +1,147 @@
+"""JPEG, WebP and AVIF through Pillow's bundled libraries (libjpeg-turbo, libwebp, libavif + aom/dav1d).
+
+Each codec takes RGB uint8 H×W×3 and returns the complete file Pillow writes (JFIF / RIFF-WebP /
+ISOBMFF-AVIF, headers included, no metadata added), so bpp = 8·len(bytes)/(H·W) counts every byte.
+Decoding goes through the same library and returns RGB uint8 H×W×3.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+
+from .spec import CodecError, CodecSpec, Knob, Settings
+
+
+def _pil_encode(image: np.ndarray, fmt: str, **options: Any) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    try:
+        Image.fromarray(image, mode="RGB").save(buf, format=fmt, **options)
+    except (OSError, ValueError) as exc:
+        raise CodecError(f"{fmt} encoder failed on a {image.shape[1]}×{image.shape[0]} image: {exc}") from exc
+    return buf.getvalue()
+
+
+def pil_decode(data: bytes, fmt: str) -> np.ndarray:
+    """Decode a complete file of format fmt with Pillow to RGB uint8 H×W×3 (CodecError if corrupt)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt]) as im:
+            im.load()
+            rgb = im.convert("RGB")
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, UnidentifiedImageError
+        raise CodecError(f"{fmt} decoder failed on {len(data)} bytes: {exc}") from exc
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+
+
+def _feature_missing(feature: str, what: str):
+    def check(_settings: Settings) -> str | None:
+        from PIL import features
+
+        if not features.check(feature):
+            return f"this Pillow build has no {what} support; install a Pillow wheel with {what} (pip install -U pillow)"
+        return None
+
+    return check
+
+
+# --- JPEG ---------------------------------------------------------------------------------------
+
+
+def _jpeg_encode(image: np.ndarray, quality: int, s: Settings) -> bytes:
+    return _pil_encode(
+        image, "JPEG", quality=int(quality), subsampling=s["subsampling"], optimize=bool(s["optimize"]),
+        progressive=bool(s["progressive"]),
+    )
+
+
+def _jpeg_version() -> str:
+    from PIL import features
+
+    turbo = features.version("libjpeg_turbo")
+    return f"libjpeg-turbo {turbo}" if turbo else f"libjpeg {features.version('jpg')}"
+
+
+JPEG = CodecSpec(
+    name="jpeg",
+    summary="JPEG (baseline, Huffman-optimised) via Pillow",
+    library="libjpeg-turbo (Pillow)",
+    version=_jpeg_version,
+    knob=Knob("quality", 1, 100, integer=True, increases_rate=True),
+    encode=_jpeg_encode,
+    decode=lambda data, s: pil_decode(data, "JPEG"),
+    defaults={"subsampling": "4:2:0", "optimize": True, "progressive": False},
+    unavailable=_feature_missing("jpg", "JPEG"),
+)
+
+
+# --- WebP ---------------------------------------------------------------------------------------
+
+
+def _webp_encode(image: np.ndarray, quality: int, s: Settings) -> bytes:
+    # lossy VP8 (always 4:2:0 YUV); method 0-6 is the effort (6 = slowest, smallest)
+    return _pil_encode(image, "WEBP", quality=int(quality), method=int(s["method"]), lossless=False, exact=False)
+
+
+def _webp_version() -> str:
+    from PIL import features
+
+    return f"libwebp {features.version('webp')}"
+
+
+WEBP = CodecSpec(
+    name="webp",
+    summary="WebP lossy (VP8 intra, 4:2:0) via Pillow",
+    library="libwebp (Pillow)",
+    version=_webp_version,
+    knob=Knob("quality", 0, 100, integer=True, increases_rate=True),
+    encode=_webp_encode,
+    decode=lambda data, s: pil_decode(data, "WEBP"),
+    defaults={"method": 6},
+    unavailable=_feature_missing("webp", "WebP"),
+)
+
+
+# --- AVIF ---------------------------------------------------------------------------------------
+
+
+def _avif_encode(image: np.ndarray, quality: int, s: Settings) -> bytes:
+    return _pil_encode(
+        image, "AVIF", quality=int(quality), speed=int(s["speed"]), subsampling=s["subsampling"],
+        codec=s["encoder"], range="full",
+    )
+
+
+def _avif_version() -> str:
+    from PIL import _avif, features
+
+    return f"libavif {features.version('avif')} ({_avif.codec_versions()})"
+
+
+def _avif_unavailable(s: Settings) -> str | None:
+    reason = _feature_missing("avif", "AVIF")(s)
+    if reason:
+        return reason
+    from PIL import _avif
+
+    if not _avif.encoder_codec_available(s["encoder"]):
+        return f"libavif in this Pillow build has no {s['encoder']!r} AV1 encoder ({_avif.codec_versions()})"
+    return None
+
+
+AVIF = CodecSpec(
+    name="avif",
+    summary="AVIF (AV1 intra, aom encoder, dav1d decoder) via Pillow",
+    library="libavif + aom (Pillow)",
+    version=_avif_version,
+    knob=Knob("quality", 0, 100, integer=True, increases_rate=True),
+    encode=_avif_encode,
+    decode=lambda data, s: pil_decode(data, "AVIF"),
+    defaults={"speed": 6, "subsampling": "4:2:0", "encoder": "aom"},
+    unavailable=_avif_unavailable,
+)

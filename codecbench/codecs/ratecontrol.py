@@ -1,0 +1,230 @@
+"""Rate control: find the knob value that meets a target rate in bits per pixel, per image.
+
+bpp is always measured from the real bytes (8·len/(H·W)). The search uses only the knob's
+monotonicity (``Knob.increases_rate``): it brackets the target and then interpolates on log(bpp)
+(monotone cubic through the points probed so far), never encoding the same knob value twice.
+
+mode "below"  : the highest-rate setting whose bpp ≤ target (the default; results never exceed it).
+mode "nearest": the setting whose bpp is closest to the target, either side.
+
+Integer knobs are searched until two adjacent values bracket the target. Float knobs stop when
+a point lies within FLOAT_TOLERANCE (5 %) below the target ("below") or either side ("nearest").
+A codec whose knob is itself a rate (``Knob.is_bpp``, e.g. JPEG 2000) and a fixed-rate codec
+(knob None) are encoded exactly once. When even the lowest-rate setting exceeds the target, the
+result has ``reachable=False`` and carries that lowest setting and its bpp as ``min_bpp``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+import numpy as np
+
+from .spec import Codec, bpp_of
+
+KnobValue = Union[int, float]
+FLOAT_TOLERANCE = 0.05  # relative distance to the target at which a float-knob search stops
+MAX_ENCODES = 40  # safety net for pathological (non-monotone) codecs
+
+
+@dataclass
+class RateResult:
+    """Outcome of rate control for one image and one target.
+
+    target_bpp: requested rate (None for a fixed-rate codec run without target).
+    knob: chosen knob value (None for a fixed-rate codec).
+    bpp: achieved bits per pixel of ``data`` over the original image's pixels.
+    data: the encoded bytes at the chosen setting.
+    encodes: number of encoder calls spent (each knob value at most once).
+    reachable: False when the target is below the codec's lowest rate; knob/data/bpp are then
+        those of the lowest-rate setting.
+    min_bpp: bpp of the lowest-rate setting when it was encoded (always set when unreachable).
+    trials: every (knob, bpp) encoded, in order.
+    """
+
+    target_bpp: float | None
+    knob: KnobValue | None
+    bpp: float
+    data: bytes
+    encodes: int
+    reachable: bool
+    min_bpp: float | None
+    trials: list[tuple[KnobValue, float]] = field(default_factory=list)
+
+
+class _Probe:
+    """Encodes at most once per knob value; u is the 'rate coordinate' (grows with bpp)."""
+
+    def __init__(self, codec: Codec, image: np.ndarray):
+        self.codec, self.image = codec, image
+        self.h, self.w = image.shape[:2]
+        knob = codec.knob
+        self.sign = 1 if knob.increases_rate else -1
+        self.cache: dict[KnobValue, tuple[bytes, float]] = {}
+        self.trials: list[tuple[KnobValue, float]] = []
+
+    def knob_of(self, u: float) -> KnobValue:
+        return self.codec.knob.clip(self.sign * u)
+
+    def u_of(self, knob_value: KnobValue) -> float:
+        return self.sign * knob_value
+
+    def __call__(self, u: float) -> tuple[KnobValue, float]:
+        k = self.knob_of(u)
+        if k not in self.cache:
+            data = self.codec.encode(self.image, k)
+            bpp = bpp_of(data, self.h, self.w)
+            self.cache[k] = (data, bpp)
+            self.trials.append((k, bpp))
+        return k, self.cache[k][1]
+
+    def result(self, target, k, reachable, min_bpp) -> RateResult:
+        data, bpp = self.cache[k]
+        return RateResult(target, k, bpp, data, len(self.trials), reachable, min_bpp, list(self.trials))
+
+
+def match_bpp(
+    codec: Codec,
+    image: np.ndarray,
+    target_bpp: float | None,
+    *,
+    mode: Literal["below", "nearest"] = "below",
+) -> RateResult:
+    """Encode image (RGB uint8 H×W×3) with the codec at the setting that best meets target_bpp."""
+    if mode not in ("below", "nearest"):
+        raise ValueError(f"mode must be 'below' or 'nearest', got {mode!r}")
+    h, w = image.shape[:2]
+    knob = codec.knob
+    if knob is None:
+        data = codec.encode(image, None)
+        bpp = bpp_of(data, h, w)
+        reachable = target_bpp is None or bpp <= target_bpp
+        return RateResult(target_bpp, None, bpp, data, 1, reachable, None if reachable else bpp, [])
+    if target_bpp is None or not (target_bpp > 0 and math.isfinite(target_bpp)):
+        raise ValueError(f"codec {codec.name!r} needs a positive finite target bpp, got {target_bpp!r}")
+    if knob.is_bpp:
+        k = knob.clip(target_bpp)
+        data = codec.encode(image, k)
+        bpp = bpp_of(data, h, w)
+        reachable = bpp <= target_bpp or (mode == "nearest" and target_bpp >= knob.low)
+        return RateResult(target_bpp, k, bpp, data, 1, reachable, None if reachable else bpp, [(k, bpp)])
+    return _search(_Probe(codec, image), target_bpp, mode)
+
+
+START_FRACTION = 0.3  # first probe: 30 % of the knob's span above its lowest-rate end (low-rate benchmark)
+DEFAULT_OCTAVES = 6.0  # prior slope before two points are known: the span covers ~2**6 in rate
+
+
+def _search(probe: _Probe, target: float, mode: str) -> RateResult:
+    knob = probe.codec.knob
+    u_min, u_max = sorted((probe.u_of(knob.low), probe.u_of(knob.high)))
+    span = u_max - u_min
+    log_t = math.log(target)
+    points: dict[float, float] = {}  # rate coordinate u -> log(bpp) - log(target), monotone in u
+
+    def bracket():
+        los = [u for u, fv in points.items() if fv <= 0]
+        his = [u for u, fv in points.items() if fv > 0]
+        return (max(los) if los else None), (min(his) if his else None)
+
+    def done(lo, hi) -> bool:
+        if lo is not None and lo >= u_max:
+            return True  # even the highest rate is at or below the target
+        if hi is not None and hi <= u_min:
+            return True  # even the lowest rate exceeds it: unreachable
+        if knob.integer:
+            return lo is not None and hi is not None and hi - lo <= 1
+        if lo is not None and points[lo] >= math.log1p(-FLOAT_TOLERANCE):
+            return True
+        if mode == "nearest" and any(abs(math.expm1(fv)) <= FLOAT_TOLERANCE for fv in points.values()):
+            return True
+        return lo is not None and hi is not None and hi - lo <= span * 1e-6
+
+    u = u_min + START_FRACTION * span
+    if knob.integer:
+        u = float(round(u))
+    while len(probe.trials) < MAX_ENCODES:
+        k, bpp = probe(u)
+        points[probe.u_of(k)] = math.log(max(bpp, 1e-300)) - log_t
+        lo, hi = bracket()
+        if done(lo, hi):
+            break
+        u = _next_point(points, lo, hi, u_min, u_max, knob.integer)
+        if u is None or probe.knob_of(u) in probe.cache:
+            break
+    return _pick(probe, target, mode, u_min)
+
+
+def _next_point(points, lo, hi, u_min, u_max, integer) -> float | None:
+    """Next rate coordinate to probe: inside the bracket by monotone cubic (PCHIP) interpolation of
+    log-bpp, outside it by extrapolating the nearest slope (step at most the span probed so far)."""
+    us = sorted(points)
+    fs = [points[u] for u in us]
+    if lo is not None and hi is not None:
+        x = _pchip_root(us, fs, lo, hi)
+        if integer:
+            return float(min(max(math.floor(x), lo + 1), hi - 1))
+        eps = 1e-3 * (hi - lo)
+        return min(max(x, lo + eps), hi - eps)
+    going_up = hi is None  # every point is below the target: raise the rate
+    u0 = lo if going_up else hi
+    slope = math.log(2.0) * DEFAULT_OCTAVES / (u_max - u_min)
+    if len(us) >= 2:
+        (u1, f1), (u2, f2) = (us[-2], fs[-2]), (us[-1], fs[-1])
+        if not going_up:
+            (u1, f1), (u2, f2) = (us[0], fs[0]), (us[1], fs[1])
+        if (f2 - f1) / (u2 - u1) > 1e-9:
+            slope = (f2 - f1) / (u2 - u1)
+        probed = us[-1] - us[0]
+    else:
+        probed = u_max - u_min
+    step = -points[u0] / slope
+    step = max(min(step, probed), -probed)
+    if integer:
+        step += 1 if going_up else -1  # overshoot by one so that the next point tends to bracket
+        x = math.floor(u0 + step) if going_up else math.ceil(u0 + step)
+    else:
+        x = u0 + step * (1.02 if going_up else 1.0)
+    x = min(max(x, u_min), u_max)
+    if x == u0:
+        return None
+    return float(x)
+
+
+def _pchip_root(us, fs, lo, hi) -> float:
+    """Where the monotone cubic through (us, fs) crosses 0 between lo (f ≤ 0) and hi (f > 0)."""
+    if len(us) < 3:  # two points: straight line in log-bpp
+        f_lo, f_hi = fs[us.index(lo)], fs[us.index(hi)]
+        return lo + (hi - lo) * (-f_lo) / (f_hi - f_lo)
+    from scipy.interpolate import PchipInterpolator
+
+    curve = PchipInterpolator(us, fs)
+    a, b = lo, hi
+    for _ in range(60):
+        m = 0.5 * (a + b)
+        if curve(m) <= 0:
+            a = m
+        else:
+            b = m
+    return a
+
+
+def _pick(probe: _Probe, target: float, mode: str, u_min: float) -> RateResult:
+    trials = probe.trials
+    lowest_k, lowest_bpp = min(trials, key=lambda t: (t[1], probe.u_of(t[0])))
+    min_bpp = lowest_bpp if probe.u_of(lowest_k) <= u_min else None
+    below = [t for t in trials if t[1] <= target]
+    if not below and probe.u_of(lowest_k) > u_min:
+        probe(u_min)  # the search was cut short: make sure the lowest-rate setting is known
+        lowest_k, lowest_bpp = min(trials, key=lambda t: (t[1], probe.u_of(t[0])))
+        below = [t for t in trials if t[1] <= target]
+    if not below:
+        # nothing at or under the target: the search ran to the lowest-rate setting
+        return probe.result(target, lowest_k, False, lowest_bpp)
+    if mode == "below":
+        k = max(below, key=lambda t: (t[1], -abs(probe.u_of(t[0]))))[0]
+    else:
+        k = min(trials, key=lambda t: (abs(t[1] - target), t[1]))[0]
+    return probe.result(target, k, True, min_bpp)

@@ -1,0 +1,335 @@
+"""ESPNet (Mehta et al., ECCV 2018) as a CamVid segmenter: our own implementation of the network plus its
+published input convention.
+
+Network: the encoder-decoder "ESPNet" built on ESPNet-C with p=2, q=8 (ESP modules with dilation rates
+1, 2, 4, 8, 16 whose branch outputs are summed hierarchically (HFF) before concatenation, input reinforcement
+with average-pooled copies of the image, and a light decoder of 2×2 transposed convolutions whose last fusion
+conv takes 19 + C channels). Module and attribute names follow the published state dict, so the MIT-licensed
+CamVid weights (``shared/weights/espnet_p2_q8_camvid.pth``) load with ``load_state_dict(strict=True)``.
+
+Input convention (as its authors trained it): RGB uint8 is reordered to BGR and each channel becomes
+``(x - mean) / std / 255`` on 0–255 values with BGR mean [110.331, 108.409, 105.033] and std
+[72.126, 72.691, 69.904]. Native size 480×360. Output: 12 channels (11 CamVid classes + void at index 11);
+the prediction is the argmax over all 12, so a pixel may be answered "void" (11, the ignore index); scored
+with :func:`codecbench.metrics.segmenters.registry.confusion` that counts as a miss for the true class, which is
+how the published class-average accuracy (68.30 % on the CamVid test split) comes out. Option
+``predict_void=False`` takes the argmax over the 11 classes only.
+
+Other sizes: the network halves the resolution three times and its decoder doubles it back, so both sides must
+be multiples of 8. Images are run at their native size; when a side is not a multiple of 8 the image is padded
+on the bottom/right by edge replication up to the next multiple of 8 and the prediction is cropped back.
+Nothing is resized (option ``size`` resizes the input to W×H instead and brings the class scores back with
+bilinear interpolation before the argmax).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .registry import SegmenterError, check_images, resolve_device
+
+WEIGHTS_NAME = "espnet_p2_q8_camvid.pth"
+CAMVID_CLASSES = (
+    "Sky", "Building", "Pole", "Road", "Pavement", "Tree",
+    "SignSymbol", "Fence", "Car", "Pedestrian", "Bicyclist",
+)
+NUM_OUTPUTS = 12  # 11 classes + void (index 11)
+VOID_INDEX = 11
+BGR_MEAN = (110.331, 108.409, 105.033)
+BGR_STD = (72.126, 72.691, 69.904)
+NATIVE_SIZE = (480, 360)  # width, height
+STRIDE = 8  # both sides must be multiples of this
+BN_EPS = 1e-3
+
+
+# --- building blocks (names match the published state dict) -------------------------------------------------
+
+class CBR(nn.Module):
+    """Conv (no bias, 'same' padding) → BatchNorm → PReLU."""
+
+    def __init__(self, n_in: int, n_out: int, k: int, stride: int = 1):
+        super().__init__()
+        self.conv = nn.Conv2d(n_in, n_out, k, stride=stride, padding=(k - 1) // 2, bias=False)
+        self.bn = nn.BatchNorm2d(n_out, eps=BN_EPS)
+        self.act = nn.PReLU(n_out)
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+
+class BR(nn.Module):
+    """BatchNorm → PReLU."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(n, eps=BN_EPS)
+        self.act = nn.PReLU(n)
+
+    def forward(self, x):
+        return self.act(self.bn(x))
+
+
+class C(nn.Module):
+    """Conv without bias, 'same' padding (optionally dilated)."""
+
+    def __init__(self, n_in: int, n_out: int, k: int, stride: int = 1, dilation: int = 1):
+        super().__init__()
+        pad = (k - 1) // 2 * dilation
+        self.conv = nn.Conv2d(n_in, n_out, k, stride=stride, padding=pad, dilation=dilation, bias=False)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def _split(n_out: int) -> tuple[int, int]:
+    """Channels per dilated branch: four branches of n = n_out // 5, the d=1 branch takes the rest."""
+    n = n_out // 5
+    return n, n_out - 4 * n
+
+
+class _ESPBase(nn.Module):
+    """Reduce (c1), split into five parallel 3×3 convs with dilation 1, 2, 4, 8, 16, and merge with HFF:
+    the d2…d16 outputs are summed cumulatively before concatenating [d1, d2, d2+d4, d2+d4+d8, …+d16]."""
+
+    def _branches(self, n_in: int, n_out: int, k_reduce: int, stride: int):
+        n, n1 = _split(n_out)
+        self.c1 = C(n_in, n, k_reduce, stride)
+        self.d1 = C(n, n1, 3, 1, 1)
+        self.d2 = C(n, n, 3, 1, 2)
+        self.d4 = C(n, n, 3, 1, 4)
+        self.d8 = C(n, n, 3, 1, 8)
+        self.d16 = C(n, n, 3, 1, 16)
+
+    def _merge(self, x):
+        r = self.c1(x)
+        add1 = self.d2(r)
+        add2 = add1 + self.d4(r)
+        add3 = add2 + self.d8(r)
+        add4 = add3 + self.d16(r)
+        return torch.cat([self.d1(r), add1, add2, add3, add4], 1)
+
+
+class DownSamplerESP(_ESPBase):
+    """Strided ESP module (3×3 stride-2 reduction), then BatchNorm → PReLU; halves the resolution."""
+
+    def __init__(self, n_in: int, n_out: int):
+        super().__init__()
+        self._branches(n_in, n_out, 3, 2)
+        self.bn = nn.BatchNorm2d(n_out, eps=BN_EPS)
+        self.act = nn.PReLU(n_out)
+
+    def forward(self, x):
+        return self.act(self.bn(self._merge(x)))
+
+
+class ResidualESP(_ESPBase):
+    """ESP module (1×1 reduction); adds the input when ``add`` (n_in == n_out), then BR."""
+
+    def __init__(self, n_in: int, n_out: int, add: bool = True):
+        super().__init__()
+        self._branches(n_in, n_out, 1, 1)
+        self.bn = BR(n_out)
+        self.add = add
+
+    def forward(self, x):
+        y = self._merge(x)
+        if self.add:
+            y = x + y
+        return self.bn(y)
+
+
+class InputProjection(nn.Module):
+    """The input image average-pooled (3×3, stride 2, padding 1) ``times`` times: input reinforcement."""
+
+    def __init__(self, times: int):
+        super().__init__()
+        self.pool = nn.ModuleList([nn.AvgPool2d(3, stride=2, padding=1) for _ in range(times)])
+
+    def forward(self, x):
+        for pool in self.pool:
+            x = pool(x)
+        return x
+
+
+class ESPNetC(nn.Module):
+    """ESPNet-C encoder: 1/2 (16 conv + image), 1/4 (ESP×p), 1/8 (ESP×q); returns the three concatenated
+    feature maps (19, 131 and 256 channels) and, for completeness, the 1/8 classifier output."""
+
+    def __init__(self, classes: int, p: int, q: int):
+        super().__init__()
+        self.level1 = CBR(3, 16, 3, 2)
+        self.sample1 = InputProjection(1)
+        self.sample2 = InputProjection(2)
+        self.b1 = BR(16 + 3)
+        self.level2_0 = DownSamplerESP(16 + 3, 64)
+        self.level2 = nn.ModuleList([ResidualESP(64, 64) for _ in range(p)])
+        self.b2 = BR(128 + 3)
+        self.level3_0 = DownSamplerESP(128 + 3, 128)
+        self.level3 = nn.ModuleList([ResidualESP(128, 128) for _ in range(q)])
+        self.b3 = BR(256)
+        self.classifier = C(256, classes, 1, 1)
+
+    def forward(self, x):
+        inp1 = self.sample1(x)
+        inp2 = self.sample2(x)
+        l1 = self.b1(torch.cat([self.level1(x), inp1], 1))
+        l2_0 = self.level2_0(l1)
+        l2 = l2_0
+        for layer in self.level2:
+            l2 = layer(l2)
+        l2 = self.b2(torch.cat([l2, l2_0, inp2], 1))
+        l3_0 = self.level3_0(l2)
+        l3 = l3_0
+        for layer in self.level3:
+            l3 = layer(l3)
+        l3 = self.b3(torch.cat([l3_0, l3], 1))
+        return l1, l2, l3
+
+
+class ESPNet(nn.Module):
+    """Encoder-decoder ESPNet: class scores at 1/8 are upsampled ×2, fused with a projection of the 1/4
+    features through an ESP module, upsampled ×2, fused with the 19-channel 1/2 features (19 + C conv), and
+    upsampled ×2 to full resolution. Input N×3×H×W normalised BGR with H, W multiples of 8; output N×C×H×W
+    class scores."""
+
+    def __init__(self, classes: int = NUM_OUTPUTS, p: int = 2, q: int = 8):
+        super().__init__()
+        self.encoder = ESPNetC(classes, p, q)
+        self.level3_C = C(128 + 3, classes, 1, 1)
+        self.br = nn.BatchNorm2d(classes, eps=BN_EPS)
+        self.conv = CBR(19 + classes, classes, 3, 1)
+        self.up_l3 = nn.Sequential(nn.ConvTranspose2d(classes, classes, 2, stride=2, bias=False))
+        self.combine_l2_l3 = nn.Sequential(BR(2 * classes), ResidualESP(2 * classes, classes, add=False))
+        self.up_l2 = nn.Sequential(nn.ConvTranspose2d(classes, classes, 2, stride=2, bias=False), BR(classes))
+        self.classifier = nn.ConvTranspose2d(classes, classes, 2, stride=2, bias=False)
+
+    def forward(self, x):
+        l1, l2, l3 = self.encoder(x)
+        s3 = self.up_l3(self.br(self.encoder.classifier(l3)))
+        s2 = self.up_l2(self.combine_l2_l3(torch.cat([self.level3_C(l2), s3], 1)))
+        return self.classifier(self.conv(torch.cat([s2, l1], 1)))
+
+
+# --- weights ------------------------------------------------------------------------------------------------
+
+def default_weights() -> Path:
+    """The shared CamVid weights (through codecbench.paths; may not exist)."""
+    from codecbench.paths import shared_path
+
+    return shared_path("weights", WEIGHTS_NAME)
+
+
+def load_network(weights: str | os.PathLike | None = None) -> ESPNet:
+    """Build ESPNet (p=2, q=8, 12 outputs) and load a state dict strictly, without executing code.
+
+    Old PyTorch saved no ``num_batches_tracked``; those buffers (unused in eval mode) are filled with 0 for
+    every BatchNorm whose other tensors are present, so strict loading still checks every real tensor.
+    Raises SegmenterError naming the path when the file is missing, unreadable or does not fit the network.
+    """
+    path = Path(weights) if weights is not None else default_weights()
+    if not path.is_file():
+        raise SegmenterError(
+            f"ESPNet weights not found at {path}: pass weights=PATH (--weights) or set CODECBENCH_SHARED "
+            f"to the folder holding weights/{WEIGHTS_NAME}"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise SegmenterError(f"{path}: cannot read ESPNet weights ({type(exc).__name__}: {exc})") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise SegmenterError(f"{path}: not a state dict of tensors")
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    net = ESPNet()
+    for key in net.state_dict():
+        if key.endswith(".num_batches_tracked") and key not in state:
+            prefix = key[: -len("num_batches_tracked")]
+            if prefix + "running_mean" in state:
+                state[key] = torch.zeros((), dtype=torch.long)
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise SegmenterError(f"{path}: weights do not fit ESPNet p=2 q=8 with 12 outputs: {exc}") from None
+    return net.eval()
+
+
+# --- the segmenter ------------------------------------------------------------------------------------------
+
+def preprocess(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """RGB uint8 N×H×W×3 → float32 N×3×H×W in the published convention: BGR, (x - mean) / std / 255."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+    x = x.flip(-1).permute(0, 3, 1, 2).float()  # RGB → BGR, N×3×H×W, 0–255
+    mean = torch.tensor(BGR_MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(BGR_STD, device=x.device).view(1, 3, 1, 1)
+    return (x - mean) / std / 255.0
+
+
+class ESPNetSegmenter:
+    """CamVid segmenter: ``predict(N×H×W×3 uint8 RGB) -> N×H×W int64`` class ids 0–10, or 11 (void).
+
+    Options: ``weights`` (path; default the shared file), ``device`` ("auto" = CUDA when present, else CPU),
+    ``batch_size`` (images per forward pass), ``size`` ((W, H) to resize to, default None = native size
+    padded to multiples of 8), ``predict_void`` (default True: argmax over all 12 outputs, as published).
+    """
+
+    name = "espnet"
+    num_classes = len(CAMVID_CLASSES)
+    ignore_index = VOID_INDEX
+    class_names = CAMVID_CLASSES
+
+    def __init__(self, weights: str | os.PathLike | None = None, device: str = "auto", batch_size: int = 8,
+                 size: Sequence[int] | None = None, predict_void: bool = True):
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+        if size is not None:
+            size = (int(size[0]), int(size[1]))
+            if size[0] % STRIDE or size[1] % STRIDE or min(size) <= 0:
+                raise ValueError(f"size must be positive multiples of {STRIDE} (W, H), got {size}")
+        self.weights = Path(weights) if weights is not None else default_weights()
+        self.device = resolve_device(device)
+        self.batch_size = int(batch_size)
+        self.size = size
+        self.predict_void = bool(predict_void)
+        self.net = load_network(self.weights).to(self.device)
+
+    def describe(self) -> dict:
+        """Facts that identify this segmenter's output (JSON-serialisable)."""
+        return {"name": self.name, "weights": self.weights.name, "device": str(self.device),
+                "size": list(self.size) if self.size else "native (padded to multiples of 8)",
+                "predict_void": self.predict_void}
+
+    def scores(self, images: np.ndarray) -> torch.Tensor:
+        """Class scores N×12×H×W (float32, on the segmenter's device) for one batch of RGB uint8 N×H×W×3."""
+        check_images(images)
+        n, h, w, _ = images.shape
+        x = preprocess(images, self.device)
+        with torch.inference_mode():
+            if self.size is not None:
+                x = F.interpolate(x, size=(self.size[1], self.size[0]), mode="bilinear", align_corners=False)
+                out = self.net(x)
+                return F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False)
+            ph, pw = -h % STRIDE, -w % STRIDE
+            if ph or pw:
+                x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+            return self.net(x)[:, :, :h, :w]
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Label maps N×H×W int64 for RGB uint8 N×H×W×3: class ids 0–10, or 11 where void scores highest
+        (only with predict_void)."""
+        check_images(images)
+        out = np.empty(images.shape[:3], dtype=np.int64)
+        for start in range(0, len(images), self.batch_size):
+            s = self.scores(images[start:start + self.batch_size])
+            if not self.predict_void:
+                s = s[:, : self.num_classes]
+            with torch.inference_mode():
+                out[start:start + len(s)] = s.argmax(1).cpu().numpy()
+        return out

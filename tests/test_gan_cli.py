@@ -1,0 +1,26 @@
+"""`codecbench gan train / export / info` end to end on a tiny model and two embedded photos."""
+
+from __future__ import annotations
+
+import json
+
+from codecbench.cli.main import main
+from codecbench.codecs.gan.checkpoint import load_model
+
+
+def test_gan_train_export_info(tmp_path, capsys):
+    run, out = tmp_path / "run", tmp_path / "tiny"
+    args = ["gan", "train", "--source", "embedded", "--run", str(run), "--width", "0.05", "--crop", "32",
+            "--batch", "1", "--steps", "2", "--gan-start", "1", "--limit", "3", "--val-count", "1",
+            "--val-every", "2", "--ckpt-every", "1", "--export", str(out)]
+    assert main(args) == 0
+    cfg = json.loads(out.with_suffix(".json").read_text())
+    assert cfg["trained_steps"] == 2 and cfg["training"]["command"].startswith("codecbench gan train --run ")
+    assert "--width 0.05" in cfg["training"]["command"]
+    assert cfg["validation"]["val_bpp"] > 0
+    assert load_model(out.with_suffix(".safetensors")).model_id == cfg["model_id"]
+    assert main(["gan", "export", str(run), str(tmp_path / "again")]) == 0
+    assert json.loads((tmp_path / "again.json").read_text())["model_id"] == cfg["model_id"]
+    capsys.readouterr()
+    assert main(["gan", "info", str(out.with_suffix(".safetensors"))]) == 0
+    assert json.loads(capsys.readouterr().out)["F"] == 8
