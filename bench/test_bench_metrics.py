@@ -1,4 +1,5 @@
-"""Speed of the fidelity metrics (PSNR, PSNR-Y, SSIM, MS-SSIM together) on the CPU with 2 torch threads.
+"""Speed of the fidelity metrics (PSNR, PSNR-Y, SSIM, MS-SSIM together) on the CPU with 2 (and 1) torch threads,
+and on CUDA where present.
 
 Run: pytest bench/test_bench_metrics.py --benchmark-enable
 Images per second = 1 / the median time per image (also stored in each benchmark's extra_info).
@@ -39,16 +40,16 @@ def _jpeg(image: np.ndarray, quality: int = 30) -> np.ndarray:
     return np.asarray(Image.open(buf).convert("RGB"))
 
 
-@pytest.fixture
-def two_threads():
+@pytest.fixture(params=[2, 1], ids=["2threads", "1thread"])
+def threads(request):
     before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
+    torch.set_num_threads(request.param)
+    yield request.param
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("width,height,rounds", [(768, 512, 10), (2048, 1024, 5)], ids=["768x512", "1024x2048"])
-def test_fidelity_cpu(benchmark, two_threads, width, height, rounds):
+@pytest.mark.parametrize("width,height,rounds", [(768, 512, 7), (2048, 1024, 3)], ids=["768x512", "1024x2048"])
+def test_fidelity_cpu(benchmark, threads, width, height, rounds):
     ref = _photo(width, height)
     dist = _jpeg(ref)
     fidelity(ref, dist)  # warm-up (imports, allocator)

@@ -56,14 +56,13 @@ def blurred(image: np.ndarray, sigma: float) -> np.ndarray:
 DISTORTIONS = {
     "jpeg5": lambda im: jpeg(im, 5),
     "jpeg40": lambda im: jpeg(im, 40),
-    "jpeg90": lambda im: jpeg(im, 90),
     "noise12": lambda im: noisy(im, 12.0),
     "blur2": lambda im: blurred(im, 2.0),
 }
 
 # Photos shipped with scikit-image; crops with odd sides exercise the border and pooling conventions.
 PHOTOS = {
-    "astronaut": lambda: data.astronaut(),
+    "astronaut": lambda: data.astronaut()[64:448, 32:480],  # 384×448
     "coffee_odd_crop": lambda: data.coffee()[7:300, 11:462],  # 293×451
     "chelsea": lambda: data.chelsea(),  # 300×451
 }
@@ -100,7 +99,8 @@ def test_against_references(photo_pair_set):
 
 
 def test_kodak_against_references(kodak_dir):
-    for stem in ("kodim04", "kodim23"):  # one portrait, one landscape
+    # kodim20 (large flat sky) is where float32 MS-SSIM strays furthest (4e-5); kodim04 is a portrait.
+    for stem in ("kodim04", "kodim20"):
         ref = load_rgb(kodak_dir / f"{stem}.png")
         dist = jpeg(ref, 15)
         got = fidelity(ref, dist)
@@ -111,7 +111,7 @@ def test_kodak_against_references(kodak_dir):
 
 def test_metrics_order_with_quality():
     """Heavier JPEG compression scores worse on every metric."""
-    ref = data.astronaut()
+    ref = data.astronaut()[:256, :256]
     lo, hi = fidelity(ref, jpeg(ref, 5)), fidelity(ref, jpeg(ref, 60))
     for m in FIDELITY_METRICS:
         assert lo[m] < hi[m], m
@@ -161,8 +161,7 @@ def test_batch_matches_single_images():
         single = fidelity(refs[i], dists[i])
         for m in FIDELITY_METRICS:
             assert batch[m].shape == (2,)
-            # float64 except MS-SSIM (float32 inside pytorch-msssim: batching changes the last bits)
-            assert float(batch[m][i]) == pytest.approx(single[m], abs=1e-9 if m != "ms_ssim" else 1e-6), m
+            assert float(batch[m][i]) == pytest.approx(single[m], abs=1e-9), m
 
 
 def test_metric_subset_and_symmetry():
@@ -193,4 +192,4 @@ def test_cuda_matches_cpu():
     dist = jpeg(ref, 20)
     cpu, gpu = fidelity(ref, dist, device="cpu"), fidelity(ref, dist, device="cuda")
     for m in FIDELITY_METRICS:
-        assert gpu[m] == pytest.approx(cpu[m], abs=1e-5), m
+        assert gpu[m] == pytest.approx(cpu[m], abs=1e-9), m

@@ -102,3 +102,14 @@ def test_plot_writes_png_and_svg(tmp_path, store):
     assert [f.suffix for f in files] == [".png", ".svg", ".pdf"]
     assert all(f.stat().st_size > 1000 for f in files)
     assert files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_dataset_miou_with_a_void_answer_column(tmp_path):
+    # 2 classes + void column (segmenter registry convention): void answers are misses, not a class
+    cm = [[6, 2, 2], [0, 8, 0], [0, 0, 0]]
+    with Store(tmp_path) as s:
+        r = _rec(0, "jpeg", 0.25, 0.2, 30, cm=cm)
+        r["confusion_void_column"] = True
+        s.put(r)
+    agg = reports.aggregate(reports.load_points(tmp_path))
+    assert agg.miou_dataset.iloc[0] == pytest.approx(100 * (6 / 10 + 8 / 10) / 2)  # IoU0 = 6/(10+6-6), IoU1 = 8/(8+10-8)

@@ -158,18 +158,28 @@ def test_keep_writes_bitstreams_and_decoded_images(photos, tmp_path):
     assert np.asarray(Image.open(pngs[0])).shape == (96, 96, 3)
 
 
-def test_process_pool_gives_the_same_points_as_in_process(photos, tmp_path):
+def test_process_pool_gives_the_in_process_points_and_gpu_jobs_get_one_worker(photos, tmp_path):
+    import os
+
+    from codecbench.bench.executors import create
+
     s = suite(photos, codecs=("jpeg", "webp"), targets=(0.5,))
-    run(s, tmp_path / "serial")
-    par = run(dataclasses.replace(s, workers=2), tmp_path / "pool")
-    assert par.workers == 2 and par.ok == 4
+    jobs = plan_suite(s, log=lambda _: None).jobs
+    jobs = [dataclasses.replace(j, needs_gpu=(i % 2 == 0)) for i, j in enumerate(jobs)]  # pretend half need a GPU
+    with create("local", workers=1) as ex:
+        serial = {j.key: r for j, r in ex.run(jobs)}
+    with create("local", workers=2) as ex:
+        pooled = list(ex.run(jobs))
+    assert len(pooled) == 4 and all(r["status"] == "ok" for _, r in pooled)
+    for j, r in pooled:
+        assert (r["bpp"], r["metrics"]) == (serial[j.key]["bpp"], serial[j.key]["metrics"])
+    gpu_pids = {r["worker_pid"] for j, r in pooled if j.needs_gpu}
+    cpu_pids = {r["worker_pid"] for j, r in pooled if not j.needs_gpu}
+    assert len(gpu_pids) == 1 and not gpu_pids & cpu_pids and os.getpid() not in gpu_pids | cpu_pids
 
-    def points(p):
-        with Store(p, read_only=True) as db:
-            return sorted((r["image_id"], r["codec"], r["bpp"], r["metrics"]["psnr"]) for r in db.records())
 
-    assert points(tmp_path / "serial") == points(tmp_path / "pool")
-    with Store(tmp_path / "pool", read_only=True) as db:
-        import os
+def test_unknown_executor_is_a_clear_error():
+    from codecbench.bench.executors import create
 
-        assert all(r["worker_pid"] != os.getpid() for r in db.records())
+    with pytest.raises(ValueError, match="unknown executor 'nope'"):
+        create("nope")

@@ -232,19 +232,23 @@ def _measure(job: Job, rec: dict[str, Any]) -> None:
 
 
 def _segment(job: Job, decoded: np.ndarray, rec: dict[str, Any]) -> None:
-    from codecbench.metrics.miou import confusion_matrix, scores_from_confusion
+    """Predict on the decoded image; confusion against ground truth with a void column (segmenter registry's
+    convention: (C+1)×(C+1), column C = pixels answered "void", a miss for the true class)."""
+    from codecbench.metrics.segmenters import registry as segreg
 
     seg = bound_segmenter(job.segmenter, job.segmenter_options)
     label = load_label(job.image)
     pred = seg.predict(decoded[None])[0]
-    cm = confusion_matrix(pred, label, seg.num_classes, seg.ignore_index)
-    scores = scores_from_confusion(cm)
+    cm = segreg.confusion(pred, label, seg.num_classes, seg.ignore_index)
+    scores = segreg.scores(cm)
     rec["metrics"].update(miou=float(scores.miou), pixel_accuracy=float(scores.pixel_accuracy),
                           class_accuracy=float(scores.class_accuracy))
     rec["confusion"] = np.asarray(cm, dtype=np.int64).tolist()
+    rec["confusion_void_column"] = True
     rec["segmenter"] = {"name": job.segmenter, "num_classes": seg.num_classes, "ignore_index": seg.ignore_index,
                         "device": str(getattr(seg, "device", "")),
-                        "class_names": list(seg.class_names) if seg.class_names else None}
+                        "class_names": list(seg.class_names) if seg.class_names else None,
+                        **(seg.describe() if hasattr(seg, "describe") else {})}
 
 
 def _resolve_device(device: str) -> str:

@@ -51,9 +51,10 @@ def write_outputs(results: str | Path, *, out_dir: str | Path | None = None, anc
         results_bd = bdrate.bd_table(full, anchor)
         put("bdrate.md", bdrate.bd_markdown(results_bd))
         put("bdrate.csv", bdrate.bd_frame(results_bd).to_csv(index=False, float_format="%.6g"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ref_names = [r.name for r in refs]
-        written += plots.plot_curves(full, out / "rd", title=title, references=ref_names)
-        written += plots.plot_curves(full, out / "rd_logx", log_x=True, title=title, references=ref_names)
+    ref_names = [r.name for r in refs]
+    if any(m in full.columns and full[m].notna().any() for m in plots.PANEL_METRICS):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            written += plots.plot_curves(full, out / "rd", title=title, references=ref_names)
+            written += plots.plot_curves(full, out / "rd_logx", log_x=True, title=title, references=ref_names)
     return written

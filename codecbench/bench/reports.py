@@ -91,7 +91,8 @@ def aggregate(points: pd.DataFrame, metrics: Iterable[str] | None = None) -> pd.
             row[m] = _mean(vals)
             row[f"{m}_std"] = vals.std(ddof=1) if len(vals) > 1 and np.isfinite(vals).all() else math.nan
         if "confusion" in ok.columns and ok["confusion"].notna().any():
-            row["miou_dataset"] = dataset_miou(ok["confusion"].dropna())
+            void = bool(ok.get("confusion_void_column", pd.Series([False])).fillna(False).any())
+            row["miou_dataset"] = dataset_miou(ok["confusion"].dropna(), void_column=void)
         rows.append(row)
     agg = pd.DataFrame(rows)
     agg["_order"] = [_target_sort(t, b) for t, b in zip(agg["target"], agg["bpp"])]
@@ -104,15 +105,24 @@ def _mean(vals: pd.Series) -> float:
     return float(vals.mean()) if len(vals) else math.nan
 
 
-def dataset_miou(confusions: Iterable[Any]) -> float:
-    """mIoU (percent) of the sum of per-image confusion matrices (rows = truth, cols = prediction)."""
+def dataset_miou(confusions: Iterable[Any], void_column: bool = False) -> float:
+    """mIoU (percent) of the sum of per-image confusion matrices (rows = truth, cols = prediction).
+
+    void_column: the matrices are (C+1)×(C+1) with a last column of "void" answers (segmenter registry's
+    convention); the void entry then counts as a miss but is not a class of the mean."""
     from codecbench.metrics.miou import scores_from_confusion
 
     total = None
     for cm in confusions:
         a = np.asarray(cm, dtype=np.int64)
         total = a if total is None else total + a
-    return float(scores_from_confusion(total).miou) if total is not None else math.nan
+    if total is None:
+        return math.nan
+    if void_column:
+        from codecbench.metrics.segmenters.registry import scores
+
+        return float(scores(total).miou)
+    return float(scores_from_confusion(total).miou)
 
 
 def curves(agg: pd.DataFrame, metric: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:

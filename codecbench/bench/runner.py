@@ -66,6 +66,7 @@ class RunSummary:
     executor: str = "local"
     skipped: list[SkippedCodec] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -95,6 +96,7 @@ class RunSummary:
                 f"encode+decode+metric time {self.work_s:.1f} s / {self.workers} = {self.ideal_s:.1f} s; "
                 f"harness overhead {self.wall_s - self.ideal_s:.1f} s ({100 * ov:.1f} % of wall)"
             )
+        out.extend(self.notes)
         for e in self.errors[:20]:
             out.append(f"  FAILED {e}")
         if len(self.errors) > 20:
@@ -197,12 +199,14 @@ def run_suite(
     progress: bool = True,
     keep: bool | None = None,
     retry_failed: bool = True,
+    executor_options: dict[str, Any] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Run a suite into a store (default ``<suite.output>/store.sqlite``) and return the summary.
 
     workers/executor/keep override the suite's values. keep writes each bitstream (.bin) and decoded image
     (.png) atomically under ``<store folder>/artifacts/``. retry_failed=False leaves stored failures alone.
+    executor_options (e.g. ``{"scheduler": "tcp://host:8786"}``) extend the suite's ``[executor]`` options.
     """
     from codecbench.bench import executors
     from codecbench.bench.progress import Progress
@@ -228,13 +232,21 @@ def run_suite(
         bar = Progress(len(todo), enabled=progress, desc=suite.name)
         t0 = time.perf_counter()
         try:
-            with executors.create(summary.executor, workers=n_workers) as ex:
+            name = summary.executor  # the suite's [executor] options apply to the suite's executor only
+            opts = {**(suite.executor_options if name == suite.executor else {}), **(executor_options or {})}
+            try:
+                ex = executors.create(name, workers=n_workers, **opts)
+            except TypeError as exc:
+                raise RunError(f"executor {name!r}: bad option ({exc})") from None
+            with ex:
                 for job, rec in ex.run(todo):
                     rec.update(codecbench_version=codecbench.__version__, git_commit=commit, run_id=run_id,
                                suite=suite.name, time=_now())
                     db.put(rec)
                     bar.update(rec)
                     _count(summary, job, rec)
+                summary.notes.extend(ex.notes() if hasattr(ex, "notes") else [])
+                summary.workers = getattr(ex, "workers", n_workers)  # a cluster reports its real size
         finally:
             bar.close()
             summary.wall_s = time.perf_counter() - t0

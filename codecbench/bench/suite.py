@@ -23,6 +23,10 @@ Example (see bench/suites/*.toml)::
     name = "espnet"
     options = { device = "auto" }
 
+    [executor]                            # optional: where jobs run (default: local processes)
+    name = "dask"                         # or [suite] executor = "dask"
+    scheduler = "tcp://head:8786"         # other keys are options of that executor; none: a LocalCluster
+
 Suites are found by name in ``$CODECBENCH_SUITES`` (a folder), then ``bench/suites`` of the source checkout
 this package runs from, then ``bench/suites`` under the working directory; or given as a path to a .toml file.
 Every error names the file and the key at fault.
@@ -84,6 +88,7 @@ class Suite:
     device: str = "cpu"
     workers: int = 1
     executor: str = "local"
+    executor_options: dict[str, Any] = field(default_factory=dict)  # from [executor], e.g. scheduler
     output: str = "runs/default"
     timeout: float | None = 600.0
     keep: bool = False
@@ -103,6 +108,7 @@ class Suite:
             "device": self.device,
             "workers": self.workers,
             "executor": self.executor,
+            "executor_options": dict(self.executor_options),
             "output": self.output,
             "timeout": self.timeout,
             "keep": self.keep,
@@ -229,7 +235,7 @@ _SUITE_KEYS = {"name", "description", "targets", "metrics", "mode", "device", "d
 def parse_suite(data: dict[str, Any], path: Path | None = None) -> Suite:
     """Validate a parsed TOML document into a :class:`Suite` (errors name the file and the key)."""
     c = _Checker(path)
-    c.table(data, "", {"suite", "datasets", "codecs", "segmenter"})
+    c.table(data, "", {"suite", "datasets", "codecs", "segmenter", "executor"})
     head = c.table(data.get("suite", {}), "suite", _SUITE_KEYS)
     name = c.typed(head, "name", "suite", str, default=path.stem if path else "suite")
 
@@ -269,6 +275,15 @@ def parse_suite(data: dict[str, Any], path: Path | None = None) -> Suite:
     if workers < 1:
         raise c.fail("suite.workers", "must be at least 1")
     executor = c.typed(head, "executor", "suite", str, default="local")
+    executor_options: dict[str, Any] = {}
+    if "executor" in data:  # [executor] name = "dask", scheduler = "tcp://host:8786", ... (options of that executor)
+        raw_ex = data["executor"]
+        ex = c.table(raw_ex, "executor", set(raw_ex) if isinstance(raw_ex, dict) else set())
+        ex_name = c.typed(ex, "name", "executor", str, default=executor)
+        if "executor" in head and ex_name != executor:
+            raise c.fail("executor.name", f"{ex_name!r} contradicts suite.executor = {executor!r}")
+        executor = ex_name
+        executor_options = {k: v for k, v in ex.items() if k != "name"}
     output = c.typed(head, "output", "suite", str, default=f"runs/{name}")
     timeout = c.typed(head, "timeout", "suite", (int, float), default=600.0)
     if timeout is not None and timeout <= 0:
@@ -323,5 +338,6 @@ def parse_suite(data: dict[str, Any], path: Path | None = None) -> Suite:
 
     return Suite(name=name, path=path, datasets=datasets, codecs=codecs, targets=targets,
                  metrics=tuple(metrics), segmenter=segmenter, mode=mode, device=device, workers=workers,
-                 executor=executor, output=output, timeout=float(timeout) if timeout else None, keep=keep,
+                 executor=executor, executor_options=executor_options, output=output,
+                 timeout=float(timeout) if timeout else None, keep=keep,
                  anchor=anchor, description=description)

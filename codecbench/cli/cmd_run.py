@@ -12,7 +12,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("suite", nargs="?", default="quick", help="suite name (bench/suites/NAME.toml) or .toml path")
     p.add_argument("--out", help="output folder holding store.sqlite (default: the suite's `output`)")
     p.add_argument("--workers", type=int, help="parallel jobs (default: the suite's `workers`)")
-    p.add_argument("--executor", help="executor name (default: the suite's, usually 'local')")
+    p.add_argument("--executor", help="executor name: local or dask (default: the suite's, usually 'local')")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address (tcp://host:8786) or scheduler file; implies --executor dask "
+                        "(without it, --executor dask starts a LocalCluster of --workers processes)")
     p.add_argument("--keep", action="store_true", default=None,
                    help="keep bitstreams and decoded images under OUT/artifacts/")
     p.add_argument("--no-retry", action="store_true", help="do not retry points stored as failed")
@@ -31,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         suite = load_suite(args.suite)
-        summary = run_suite(suite, store=args.out, workers=args.workers, executor=args.executor,
+        executor = args.executor or ("dask" if args.scheduler else None)
+        summary = run_suite(suite, store=args.out, workers=args.workers, executor=executor,
+                            executor_options={"scheduler": args.scheduler} if args.scheduler else None,
                             progress=not args.no_progress, keep=args.keep, retry_failed=not args.no_retry)
     except (SuiteError, RunError, ValueError) as exc:
         print(f"codecbench run: {exc}", file=sys.stderr)

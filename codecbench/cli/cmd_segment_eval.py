@@ -2,7 +2,8 @@
 
 Prints mIoU, pixel accuracy, class-average accuracy and per-class IoU (percent) over the whole dataset, from one
 confusion matrix summed over all images; pixels labelled with the dataset's ignore index (CamVid void, 11) are
-left out. Class accuracy is the mean, over the classes present in the truth, of per-class recall.
+left out. A pixel the segmenter answers "void" (ESPNet's 12th output) counts as a miss for its true class.
+Class accuracy is the mean, over the classes present in the truth, of per-class recall.
 ``--json`` prints one object instead: ``miou``, ``pixel_accuracy``, ``class_accuracy``, ``per_class_iou`` (a
 mapping class name → percent, null where a class is neither in the truth nor predicted), ``per_class_accuracy``,
 ``images``, ``seconds``, ``images_per_second`` and what was run.

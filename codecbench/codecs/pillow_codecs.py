@@ -83,9 +83,9 @@ JPEG = CodecSpec(
 # --- WebP ---------------------------------------------------------------------------------------
 
 
-def _webp_encode(image: np.ndarray, quality: int, s: Settings) -> bytes:
-    # lossy VP8 (always 4:2:0 YUV); method 0-6 is the effort (6 = slowest, smallest)
-    return _pil_encode(image, "WEBP", quality=int(quality), method=int(s["method"]), lossless=False, exact=False)
+def _webp_encode(image: np.ndarray, quality: float, s: Settings) -> bytes:
+    # lossy VP8 (always 4:2:0 YUV); libwebp's quality is a float; method 0-6 is the effort (6 = slowest, smallest)
+    return _pil_encode(image, "WEBP", quality=float(quality), method=int(s["method"]), lossless=False, exact=False)
 
 
 def _webp_version() -> str:
@@ -99,7 +99,7 @@ WEBP = CodecSpec(
     summary="WebP lossy (VP8 intra, 4:2:0) via Pillow",
     library="libwebp (Pillow)",
     version=_webp_version,
-    knob=Knob("quality", 0, 100, integer=True, increases_rate=True),
+    knob=Knob("quality", 0.0, 100.0, integer=False, increases_rate=True),
     encode=_webp_encode,
     decode=lambda data, s: pil_decode(data, "WEBP"),
     defaults={"method": 6},

@@ -108,7 +108,7 @@ def match_bpp(
         k = knob.clip(target_bpp)
         data = codec.encode(image, k)
         bpp = bpp_of(data, h, w)
-        reachable = bpp <= target_bpp or (mode == "nearest" and target_bpp >= knob.low)
+        reachable = bpp <= target_bpp  # the codec promises bytes ≤ budget; above it only below its reach
         return RateResult(target_bpp, k, bpp, data, 1, reachable, None if reachable else bpp, [(k, bpp)])
     return _search(_Probe(codec, image), target_bpp, mode)
 
@@ -151,17 +151,20 @@ def _search(probe: _Probe, target: float, mode: str) -> RateResult:
         lo, hi = bracket()
         if done(lo, hi):
             break
-        u = _next_point(points, lo, hi, u_min, u_max, knob.integer)
+        # float knobs aim at the middle of the accepted window (0.975·target in "below" mode)
+        aim = math.log1p(-FLOAT_TOLERANCE / 2) if (not knob.integer and mode == "below") else 0.0
+        u = _next_point(points, lo, hi, u_min, u_max, knob.integer, aim)
         if u is None or probe.knob_of(u) in probe.cache:
             break
     return _pick(probe, target, mode, u_min)
 
 
-def _next_point(points, lo, hi, u_min, u_max, integer) -> float | None:
-    """Next rate coordinate to probe: inside the bracket by monotone cubic (PCHIP) interpolation of
-    log-bpp, outside it by extrapolating the nearest slope (step at most the span probed so far)."""
+def _next_point(points, lo, hi, u_min, u_max, integer, aim=0.0) -> float | None:
+    """Next rate coordinate to probe, where log(bpp/target) is expected to equal aim: inside the
+    bracket by monotone cubic (PCHIP) interpolation of log-bpp, outside it by extrapolating the
+    nearest slope (a step at most as long as the span probed so far)."""
     us = sorted(points)
-    fs = [points[u] for u in us]
+    fs = [points[u] - aim for u in us]
     if lo is not None and hi is not None:
         x = _pchip_root(us, fs, lo, hi)
         if integer:
@@ -180,7 +183,7 @@ def _next_point(points, lo, hi, u_min, u_max, integer) -> float | None:
         probed = us[-1] - us[0]
     else:
         probed = u_max - u_min
-    step = -points[u0] / slope
+    step = -(points[u0] - aim) / slope
     step = max(min(step, probed), -probed)
     if integer:
         step += 1 if going_up else -1  # overshoot by one so that the next point tends to bracket
@@ -194,7 +197,7 @@ def _next_point(points, lo, hi, u_min, u_max, integer) -> float | None:
 
 
 def _pchip_root(us, fs, lo, hi) -> float:
-    """Where the monotone cubic through (us, fs) crosses 0 between lo (f ≤ 0) and hi (f > 0)."""
+    """Where the monotone cubic through (us, fs) crosses 0 between lo and hi (f(lo) ≤ 0 < f(hi))."""
     if len(us) < 3:  # two points: straight line in log-bpp
         f_lo, f_hi = fs[us.index(lo)], fs[us.index(hi)]
         return lo + (hi - lo) * (-f_lo) / (f_hi - f_lo)

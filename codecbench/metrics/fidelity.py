@@ -12,8 +12,9 @@ Conventions (all on RGB values 0–255, reference first):
 - ``ms_ssim``: Wang et al. 2003 through pytorch-msssim: five scales, weights 0.0448, 0.2856, 0.3001, 0.2363,
   0.1333, the same window and constants, 2×2 average pooling between scales, per channel then averaged over
   channels. NaN when a side is 160 px or less: pytorch-msssim asserts that the smaller side exceeds
-  (11-1)·2⁴ = 160 so that the window still fits after four downsamplings. Computed in float32 (measured
-  difference from float64 below 1e-6).
+  (11-1)·2⁴ = 160 so that the window still fits after four downsamplings. Computed in float64 with a float64
+  window (pytorch-msssim's own float32 window and float32 math deviate by up to 4e-5 on flat photos).
+Everything runs in float64 on every device, so CPU and CUDA results agree to ~1e-12.
 Devices: "cpu", "cuda" (or "cuda:N"), or "auto" (CUDA when present, else the CPU).
 """
 
@@ -43,7 +44,10 @@ def resolve_device(device: str | torch.device = "cpu") -> torch.device:
     """"auto" -> CUDA when available, else CPU; anything else as torch understands it."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but CUDA is not available here (use 'cpu' or 'auto')")
+    return dev
 
 
 def fidelity(ref: np.ndarray, dist: np.ndarray, metrics: Iterable[str] = FIDELITY_METRICS,
@@ -149,14 +153,16 @@ def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def ms_ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """MS-SSIM per image (N values) via pytorch-msssim, float32; NaN where a side is 160 px or less."""
+    """MS-SSIM per image (N values) via pytorch-msssim in float64; NaN where a side is 160 px or less."""
     from pytorch_msssim import ms_ssim as _ms_ssim
 
-    n, _, h, w = x.shape
+    n, c, h, w = x.shape
     if not msssim_defined(h, w):
         return torch.full((n,), float("nan"), dtype=torch.float64, device=x.device)
-    val = _ms_ssim(
-        x.float(), y.float(), data_range=PEAK, size_average=False, win_size=SSIM_WIN, win_sigma=SSIM_SIGMA,
+    # Our own float64 window: pytorch-msssim builds its window in float32, whose rounding (sum of taps off by
+    # ~1e-7) is amplified by the variance terms E[x²] - µ² on 0–255 data (errors up to 4e-5 on flat photos).
+    win = torch.tensor(_TAPS, dtype=torch.float64, device=x.device).view(1, 1, 1, SSIM_WIN).repeat(c, 1, 1, 1)
+    return _ms_ssim(
+        x.double(), y.double(), data_range=PEAK, size_average=False, win=win,
         weights=list(MSSSIM_WEIGHTS), K=(SSIM_K1, SSIM_K2),
     )
-    return val.double()

@@ -24,6 +24,10 @@ class Executor(ABC):
         """Yield (job, record) for every job, in completion order. A job that cannot run (its worker died)
         still yields a record with status "error"."""
 
+    def notes(self) -> list[str]:
+        """Lines for the run summary (where jobs ran, retries); none by default."""
+        return []
+
     def close(self) -> None:
         """Release workers (idempotent)."""
 

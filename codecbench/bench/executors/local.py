@@ -1,6 +1,6 @@
 """Run jobs on this machine: in the calling process (workers=1) or in a pool of worker processes.
 
-With workers > 1, CPU jobs go to a pool of ``workers`` spawned processes (each limits torch to
+With workers > 1, CPU jobs go to a pool of ``workers`` worker processes (each limits torch to
 ``threads`` threads, default cpu_count // workers) and jobs that need the GPU go to a separate pool of one
 process, the single GPU-holding worker (the CPU workers then see no GPU). Codecs and segmenters load lazily,
 once per worker process (see :mod:`codecbench.bench.jobs`).
@@ -8,6 +8,10 @@ once per worker process (see :mod:`codecbench.bench.jobs`).
 At most ``workers`` jobs per pool are in flight. If a worker process dies (a crashing native library), the
 jobs in flight in that pool are recorded as failed with that reason (the crash cannot be pinned on one of
 them), the pool is restarted and the run goes on; a rerun retries failed points.
+
+Start method: "forkserver" where available (a clean single-threaded server process that has imported the
+codec, metric and job modules once, so each worker starts by fork in milliseconds instead of re-importing
+torch), else "spawn". Never plain "fork" of the main process, which may hold threads (torch, tqdm).
 """
 
 from __future__ import annotations
@@ -21,6 +25,14 @@ from typing import Iterable, Iterator
 
 from codecbench.bench.executors.base import Executor
 from codecbench.bench.jobs import Job, base_record, execute_job
+
+
+PRELOAD = ["codecbench.bench.jobs", "codecbench.codecs.registry", "codecbench.codecs.ratecontrol",
+           "codecbench.metrics.fidelity"]
+
+
+def default_start_method() -> str:
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def _init_worker(threads: int, hide_gpu: bool) -> None:
@@ -42,6 +54,8 @@ class _Lane:
         self.workers = workers
         self.args = (threads, hide_gpu)
         self.ctx = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":
+            self.ctx.set_forkserver_preload(PRELOAD)
         self.queue: deque[Job] = deque()
         self.running: dict[Future, Job] = {}
         self.pool: ProcessPoolExecutor | None = None
@@ -70,12 +84,12 @@ class LocalExecutor(Executor):
 
     name = "local"
 
-    def __init__(self, workers: int = 1, threads: int | None = None, start_method: str = "spawn"):
+    def __init__(self, workers: int = 1, threads: int | None = None, start_method: str | None = None):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers
         self.threads = threads or max(1, (os.cpu_count() or 1) // workers)
-        self.start_method = start_method
+        self.start_method = start_method or default_start_method()
         self._lanes: list[_Lane] = []
 
     def run(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, dict]]:

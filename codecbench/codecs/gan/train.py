@@ -3,7 +3,8 @@
 Losses (Agustsson et al. 2019 / pix2pixHD): LSGAN over the three discriminator scales, feature matching (L1 between
 discriminator features of real and reconstructed images, weight 10) and MSE on [-1, 1] images (weight 10); Adam
 2e-4, beta1 0.5. A pure-MSE warm-up (``gan_start`` steps, D untouched) comes first: it gets a small CPU model to a
-sensible reconstruction quickly before the adversarial terms are switched on. Random crops with horizontal flips,
+sensible reconstruction quickly before the adversarial terms are switched on (optionally at a higher learning
+rate, ``warmup_lr``; the GAN phase always uses ``lr``). Random crops with horizontal flips,
 fixed seeds, an EMA of the encoder+generator weights (what gets exported), bf16 autocast on CUDA (CPU stays fp32).
 
 State files in the run folder (safetensors + JSON, loading never executes code): ``state.safetensors`` holds
@@ -47,6 +48,7 @@ class TrainConfig:
     crop: int = 128
     batch: int = 4
     lr: float = 2e-4
+    warmup_lr: float | None = None  # learning rate during the MSE warm-up (None: lr)
     beta1: float = 0.5
     mse_weight: float = 10.0
     fm_weight: float = 10.0
@@ -210,6 +212,9 @@ class Trainer:
         cfg = self.cfg
         x = _crop_batch(self.train_images, self.gen, cfg.crop, cfg.batch).to(self.device)
         use_gan = self.step >= cfg.gan_start
+        lr = cfg.lr if use_gan or cfg.warmup_lr is None else cfg.warmup_lr
+        for group in self.opt_g.param_groups:
+            group["lr"] = lr
         self.model.train()
         with self._autocast():
             y = self.model(x, mode=cfg.quant_mode)

@@ -298,7 +298,8 @@ class ESPNetSegmenter:
         self.batch_size = int(batch_size)
         self.size = size
         self.predict_void = bool(predict_void)
-        self.net = load_network(self.weights).to(self.device)
+        # channels-last runs these thin convolutions faster on the CPU (same results up to float rounding)
+        self.net = load_network(self.weights).to(self.device, memory_format=torch.channels_last)
 
     def describe(self) -> dict:
         """Facts that identify this segmenter's output (JSON-serialisable)."""
@@ -306,30 +307,28 @@ class ESPNetSegmenter:
                 "size": list(self.size) if self.size else "native (padded to multiples of 8)",
                 "predict_void": self.predict_void}
 
+    @torch.inference_mode()
     def scores(self, images: np.ndarray) -> torch.Tensor:
         """Class scores N×12×H×W (float32, on the segmenter's device) for one batch of RGB uint8 N×H×W×3."""
         check_images(images)
-        n, h, w, _ = images.shape
-        x = preprocess(images, self.device)
-        with torch.inference_mode():
-            if self.size is not None:
-                x = F.interpolate(x, size=(self.size[1], self.size[0]), mode="bilinear", align_corners=False)
-                out = self.net(x)
-                return F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False)
-            ph, pw = -h % STRIDE, -w % STRIDE
-            if ph or pw:
-                x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-            return self.net(x)[:, :, :h, :w]
+        h, w = images.shape[1:3]
+        x = preprocess(images, self.device).contiguous(memory_format=torch.channels_last)
+        if self.size is not None:
+            x = F.interpolate(x, size=(self.size[1], self.size[0]), mode="bilinear", align_corners=False)
+            return F.interpolate(self.net(x), size=(h, w), mode="bilinear", align_corners=False)
+        ph, pw = -h % STRIDE, -w % STRIDE
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        return self.net(x)[:, :, :h, :w]
 
+    @torch.inference_mode()
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Label maps N×H×W int64 for RGB uint8 N×H×W×3: class ids 0–10, or 11 where void scores highest
-        (only with predict_void)."""
+        (only with predict_void), computed in batches of ``batch_size``."""
         check_images(images)
         out = np.empty(images.shape[:3], dtype=np.int64)
+        keep = NUM_OUTPUTS if self.predict_void else self.num_classes
         for start in range(0, len(images), self.batch_size):
             s = self.scores(images[start:start + self.batch_size])
-            if not self.predict_void:
-                s = s[:, : self.num_classes]
-            with torch.inference_mode():
-                out[start:start + len(s)] = s.argmax(1).cpu().numpy()
+            out[start:start + len(s)] = s[:, :keep].argmax(1).cpu().numpy()
         return out
