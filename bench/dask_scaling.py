@@ -129,6 +129,43 @@ def espnet_cost(repeats: int) -> dict | None:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
+KODAK_PX = 768 * 512
+CITYSCAPES_PX = 2048 * 1024
+
+
+def estimate(result: dict, frames: int = 5000, codecs: int = 8, targets: int = 10, workers: int = 100) -> dict:
+    """Wall time of a frames × codecs × targets study on `workers` single-thread workers, from measured costs.
+
+    Per point: the measured mean (rate control + decode + metrics) of each codec at Kodak size, scaled by pixels
+    to 2048×1024; codecs beyond those measured cost the mean of the measured ones; plus one ESPNet pass on the
+    decoded frame (CPU, scaled by pixels from 480×360). Scheduler: the measured no-op round trip per task
+    (2 workers) is the client+scheduler time per task, serial at the scheduler; store: one put per point, serial.
+    """
+    run = max(result["runs"], key=lambda r: r["workers"])
+    costs = {c: v["rate_s"] + v["decode_s"] + v["metric_s"] for c, v in run["per_codec"].items()}
+    px = statistics.fmean(v["pixels"] for v in run["per_codec"].values())
+    scale = CITYSCAPES_PX / px
+    mean_codec = statistics.fmean(costs.values())
+    per_codec_city = {c: v * scale for c, v in costs.items()}
+    codec_s = (sum(per_codec_city.values()) + max(0, codecs - len(costs)) * mean_codec * scale) / codecs
+    seg = result.get("espnet") or {}
+    seg_s = seg["per_frame_s"] * CITYSCAPES_PX / seg["pixels"] if "per_frame_s" in seg else float("nan")
+    point_s = codec_s + seg_s
+    points = frames * codecs * targets
+    work_s = points * point_s
+    sched = next(o for o in result["scheduler_overhead"] if o["workers"] == 2)["per_task_s"]
+    sched_total = points * sched
+    store_total = points * result["store_put_s"]
+    compute_wall = work_s / workers
+    # the scheduler and the store writer run beside the workers; the study is bound by the slowest of the three
+    wall = max(compute_wall, sched_total, store_total) + sched * workers  # + one round of dispatch latency
+    return {"frames": frames, "codecs": codecs, "targets": targets, "workers": workers, "points": points,
+            "pixel_scale": scale, "per_codec_point_s_at_2048x1024": per_codec_city,
+            "codec_point_s": codec_s, "segmentation_point_s": seg_s, "point_s": point_s, "work_s": work_s,
+            "compute_wall_s": compute_wall, "scheduler_serial_s": sched_total, "store_serial_s": store_total,
+            "wall_s": wall, "wall_h": wall / 3600}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=4, help="Kodak images of the subset (kodim01..)")
@@ -136,9 +173,16 @@ def main() -> None:
     ap.add_argument("--executor", default="dask")
     ap.add_argument("--tasks", type=int, default=400, help="no-op tasks for the scheduler overhead")
     ap.add_argument("--out", default="results/dask")
+    ap.add_argument("--estimate-only", action="store_true", help="recompute the estimate from <out>/scaling.json")
     args = ap.parse_args()
 
     out = Path(args.out)
+    if args.estimate_only:
+        result = json.loads((out / "scaling.json").read_text())
+        result["estimate"] = estimate(result)
+        print(json.dumps(result["estimate"], indent=1))
+        (out / "scaling.json").write_text(json.dumps(result, indent=1))
+        return
     out.mkdir(parents=True, exist_ok=True)
     suite = kodak_subset(args.images)
     result: dict = {"machine": {"cpu_count": os.cpu_count()}, "subset_images": args.images, "runs": []}
@@ -162,6 +206,9 @@ def main() -> None:
     print(f"store writer: {1e3 * result['store_put_s']:.2f} ms/point")
     result["espnet"] = espnet_cost(5)
     print(f"ESPNet CPU: {result['espnet']}")
+    if "per_frame_s" in (result["espnet"] or {}):
+        result["estimate"] = estimate(result)
+        print(json.dumps(result["estimate"], indent=1))
     (out / "scaling.json").write_text(json.dumps(result, indent=1))
 
 

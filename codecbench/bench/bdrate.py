@@ -5,7 +5,8 @@
 - BD-metric: average quality difference at equal rate (in the metric's units, e.g. dB for PSNR, points of
   mIoU), integrated over the overlapping log-rate range.
 - Inputs are the aggregated curves (x = mean achieved bpp, y = mean metric per target, see
-  :mod:`codecbench.bench.reports`). PCHIP needs a strictly increasing curve, so points that do not raise the
+  :mod:`codecbench.bench.reports`), by default over "complete" targets only (every image reached them).
+  PCHIP needs a strictly increasing curve, so points that do not raise the
   metric over the previous (lower-rate) point are dropped before fitting (``dropped`` counts them).
 - overlap = |intersection| / |union| of the two log-rate ranges; below ``min_overlap`` (default 0.5) the
   result carries a warning, since the delta then rests on a small part of either curve. With no overlap
@@ -100,8 +101,9 @@ def bd(anchor: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray
 
 
 def bd_table(agg: pd.DataFrame, anchor: str, metrics: list[str] | None = None,
-             min_overlap: float = DEFAULT_MIN_OVERLAP) -> list[BDResult]:
-    """BD results of every codec (and reference) in agg against the anchor codec, for each metric."""
+             min_overlap: float = DEFAULT_MIN_OVERLAP, complete: bool = True) -> list[BDResult]:
+    """BD results of every codec (and reference) in agg against the anchor codec, for each metric.
+    complete: use only targets every image reached (see :func:`codecbench.bench.reports.curves`)."""
     codecs = list(dict.fromkeys(agg["codec"]))
     if anchor not in codecs:
         raise ValueError(f"anchor codec {anchor!r} is not in the results; codecs: {', '.join(codecs)}")
@@ -110,7 +112,7 @@ def bd_table(agg: pd.DataFrame, anchor: str, metrics: list[str] | None = None,
                    if m in agg.columns and agg[m].notna().any()]
     out = []
     for m in metrics:
-        cs = curves(agg, m)
+        cs = curves(agg, m, complete=complete)
         if anchor not in cs:
             continue
         for codec in codecs:

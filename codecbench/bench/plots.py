@@ -18,10 +18,11 @@ PANEL_METRICS = ("psnr", "ssim", "ms_ssim", "miou_dataset")
 
 def plot_curves(agg: pd.DataFrame, out_stem: str | Path, *, metrics: Iterable[str] | None = None,
                 log_x: bool = False, formats: Iterable[str] = ("png", "svg"), title: str | None = None,
-                references: Iterable[str] = ()) -> list[Path]:
+                references: Iterable[str] = (), complete: bool = True) -> list[Path]:
     """Write the figure to out_stem.<fmt> for each format; returns the files written.
 
-    references: codec names in agg drawn as reference curves (dashed, no markers)."""
+    references: codec names in agg drawn as reference curves (dashed, no markers).
+    complete: only targets every image reached (see :func:`codecbench.bench.reports.curves`)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -35,7 +36,7 @@ def plot_curves(agg: pd.DataFrame, out_stem: str | Path, *, metrics: Iterable[st
     codecs = list(dict.fromkeys(agg["codec"]))
     colours = {c: f"C{i % 10}" for i, c in enumerate(codecs)}
     for ax, m in zip(axes[0], metrics):
-        for codec, (x, y) in curves(agg, m).items():
+        for codec, (x, y) in curves(agg, m, complete=complete).items():
             if codec in refs:
                 ax.plot(x, y, "--", color=colours[codec], label=codec, linewidth=1.3)
             else:

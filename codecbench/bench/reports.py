@@ -6,7 +6,8 @@ Aggregation (the convention used by tables, BD-rates, plots and the CI check):
   stored with its lowest bpp) is counted in ``unreachable`` and kept out of the means at that target, and a
   failed point is counted in ``failed``.
 - x of a curve = mean achieved bpp over the group's points; y = mean of the per-image metric values
-  (PSNR averaged in dB, not via mean MSE). ``*_std`` is the sample standard deviation (ddof=1) across images.
+  (PSNR averaged in dB, not via mean MSE). Curves, BD and plots use by default only "complete" targets,
+  where every image has an ok point (see :func:`curves`); the table shows every target with its n. ``*_std`` is the sample standard deviation (ddof=1) across images.
 - mIoU: ``miou`` is the mean of per-image mIoU; ``miou_dataset`` is the IoU of the summed per-image confusion
   matrices (the usual dataset-level figure), used for curves and BD.
 - Fixed-rate codecs have target ``fixed`` (one group per codec); knob sweeps have one group per knob value.
@@ -125,13 +126,23 @@ def dataset_miou(confusions: Iterable[Any], void_column: bool = False) -> float:
     return float(scores_from_confusion(total).miou)
 
 
-def curves(agg: pd.DataFrame, metric: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per codec: (mean bpp, mean metric) over targets with at least one ok point, sorted by bpp."""
+def curves(agg: pd.DataFrame, metric: str, complete: bool = True) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per codec: (mean bpp, mean metric) over its targets, sorted by bpp.
+
+    complete=True (the default for curves, BD and plots) keeps only targets where every image has an ok point
+    (no unreachable or failed point), so each point of a curve averages the same images; a target reached by
+    only the easier images would otherwise bias the curve. complete=False keeps every target with ≥ 1 ok point.
+    Reference curves (n = NaN) are always kept."""
     out = {}
     if metric not in agg.columns:
         return out
     for codec, g in agg.groupby("codec", sort=False):
-        g = g[(g["n"].isna() | (g["n"] > 0)) & g["bpp"].notna() & g[metric].notna()].sort_values("bpp")
+        keep = g["n"].isna() | (g["n"] > 0)
+        if complete:
+            zero = pd.Series(0, index=g.index)
+            bad = g.get("unreachable", zero).fillna(0) + g.get("failed", zero).fillna(0)
+            keep &= g["n"].isna() | (bad == 0)
+        g = g[keep & g["bpp"].notna() & g[metric].notna()].sort_values("bpp")
         if len(g):
             out[codec] = (g["bpp"].to_numpy(float), g[metric].to_numpy(float))
     return out
