@@ -113,3 +113,9 @@ def test_dataset_miou_with_a_void_answer_column(tmp_path):
         s.put(r)
     agg = reports.aggregate(reports.load_points(tmp_path))
     assert agg.miou_dataset.iloc[0] == pytest.approx(100 * (6 / 10 + 8 / 10) / 2)  # IoU0 = 6/(10+6-6), IoU1 = 8/(8+10-8)
+
+
+def test_curves_use_only_targets_every_image_reached(store):
+    agg = reports.aggregate(reports.load_points(store))
+    assert list(reports.curves(agg, "psnr")["jpeg"][0]) == [0.48]  # 0.25 has an unreachable and a failed point
+    assert list(reports.curves(agg, "psnr", complete=False)["jpeg"][0]) == pytest.approx([0.23, 0.48])

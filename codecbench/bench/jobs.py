@@ -7,7 +7,8 @@ control, decodes, measures and returns a record dict (see :mod:`codecbench.bench
 failed point: the record then has ``status="error"`` and the error text.
 
 Timing fields (seconds): ``rate_s`` all encodes spent by rate control, ``encode_s`` = rate_s / encodes
-(mean per encode), ``decode_s`` one decode, ``metric_s`` fidelity + segmentation.
+(mean per encode), ``decode_s`` one decode, ``metric_s`` fidelity + segmentation (of which ``fidelity_s`` and
+``segment_s``; segment_s includes loading the label).
 """
 
 from __future__ import annotations
@@ -222,8 +223,10 @@ def _measure(job: Job, rec: dict[str, Any]) -> None:
         from codecbench.metrics.fidelity import fidelity
 
         rec["metrics"].update({k: float(v) for k, v in fidelity(image, decoded, job.metrics, device=device).items()})
+    rec["fidelity_s"] = time.perf_counter() - t0
     if job.segmenter:
         _segment(job, decoded, rec)
+        rec["segment_s"] = time.perf_counter() - t0 - rec["fidelity_s"]
     rec["metric_s"] = time.perf_counter() - t0
 
     if job.keep_dir:

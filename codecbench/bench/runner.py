@@ -160,7 +160,7 @@ def plan_suite(suite: Suite, *, keep_dir: str | Path | None = None, log: Callabl
         if suite.segmenter and not dataset.labelled:
             raise RunError(f"dataset {ds.name!r} has no labels, but the suite asks for segmenter "
                            f"{suite.segmenter.name!r} (mIoU needs ground truth)")
-        images.extend(dataset.images)
+        images.extend(dataset.images[:: ds.stride or 1])
 
     gpu_models = bool(suite.segmenter) or any("gpu" in c.spec.requires or "device" in c.settings
                                                 for _, c, _ in bound)

@@ -56,6 +56,7 @@ class DatasetSpec:
     root: str | None = None
     split: str | None = None
     limit: int | None = None
+    stride: int | None = None  # keep every stride-th image (after limit), e.g. a documented subset of a split
 
 
 @dataclass(frozen=True)
@@ -298,15 +299,18 @@ def parse_suite(data: dict[str, Any], path: Path | None = None) -> Suite:
     datasets = []
     for i, d in enumerate(raw_ds):
         pre = f"datasets[{i}]"
-        c.table(d, pre, {"name", "root", "split", "limit"})
+        c.table(d, pre, {"name", "root", "split", "limit", "stride"})
         limit = c.typed(d, "limit", pre, int)
         if limit is not None and limit < 1:
             raise c.fail(f"{pre}.limit", "must be at least 1")
+        stride = c.typed(d, "stride", pre, int)
+        if stride is not None and stride < 1:
+            raise c.fail(f"{pre}.stride", "must be at least 1")
         root = c.typed(d, "root", pre, str)
         if root is not None and path is not None and not Path(root).expanduser().is_absolute():
             root = str((path.parent / root).resolve()) if (path.parent / root).exists() else root
         datasets.append(DatasetSpec(c.typed(d, "name", pre, str, required=True), root,
-                                    c.typed(d, "split", pre, str), limit))
+                                    c.typed(d, "split", pre, str), limit, stride))
 
     raw_codecs = data.get("codecs")
     if not isinstance(raw_codecs, list) or not raw_codecs:

@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reference", action="append", default=[], metavar="FILE",
                    help="CompressAI-style JSON curve to draw dashed (repeatable)")
     p.add_argument("--title", help="figure title")
+    p.add_argument("--partial", action="store_true",
+                   help="also draw targets only some images reached (default: only targets every image reached)")
     p.set_defaults(func=run)
 
 
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         files = plots.plot_curves(full, stem, metrics=args.metrics, log_x=args.log_x,
                                   formats=args.formats or ("png", "svg"), title=args.title,
-                                  references=[r.name for r in refs])
+                                  references=[r.name for r in refs], complete=not args.partial)
     except ValueError as exc:
         print(f"codecbench plot: {exc}", file=sys.stderr)
         return 2

@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="CompressAI-style JSON curve to include (repeatable)")
     p.add_argument("--min-overlap", type=float, default=None,
                    help="warn when log-rate ranges overlap less than this fraction (default 0.5)")
+    p.add_argument("--partial", action="store_true",
+                   help="BD over every target with an ok point (default: only targets every image reached)")
     p.add_argument("--no-bd", action="store_true", help="print only the table")
     p.add_argument("-o", "--output", help="write the table here instead of stdout (BD table goes to stdout)")
     p.set_defaults(func=run)
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         anchor = args.anchor or default_anchor(list(dict.fromkeys(agg["codec"])))
         try:
             kw = {} if args.min_overlap is None else {"min_overlap": args.min_overlap}
-            res = bdrate.bd_table(full, anchor, args.metrics, **kw)
+            res = bdrate.bd_table(full, anchor, args.metrics, complete=not args.partial, **kw)
         except ValueError as exc:
             print(f"codecbench table: {exc}", file=sys.stderr)
             return 2

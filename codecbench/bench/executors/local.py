@@ -35,7 +35,27 @@ def default_start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def _init_worker(threads: int, hide_gpu: bool) -> None:
+def _watch_parent(pid: int, period: float = 1.0) -> None:
+    """Exit this worker soon after the main process is gone (e.g. killed with SIGKILL), instead of lingering."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(period)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - pid reused by another user's process
+                os._exit(1)
+
+    threading.Thread(target=watch, name="codecbench-parent-watch", daemon=True).start()
+
+
+def _init_worker(threads: int, hide_gpu: bool, parent: int | None = None) -> None:
+    if parent:
+        _watch_parent(parent)
     if hide_gpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
@@ -52,7 +72,7 @@ class _Lane:
 
     def __init__(self, workers: int, threads: int, hide_gpu: bool, start_method: str):
         self.workers = workers
-        self.args = (threads, hide_gpu)
+        self.args = (threads, hide_gpu, os.getpid())
         self.ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             self.ctx.set_forkserver_preload(PRELOAD)

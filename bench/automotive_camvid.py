@@ -1,0 +1,133 @@
+"""The automotive study on CamVid (issue 6), one command: run the suite, then write every output.
+
+    python bench/automotive_camvid.py                # the committed subset (every 6th test frame, 39 frames)
+    python bench/automotive_camvid.py --stride 1     # the full test split (233 frames; ~8000 points, hours on 2 cores)
+    python bench/automotive_camvid.py --reports-only # rewrite the outputs from the store, computing nothing
+
+Runs bench/suites/automotive-camvid.toml (its dataset entry is the full CamVid test split; ``--stride K`` keeps
+every K-th frame, frames 0, K, 2K, ... of test.txt, so the subsets are nested) into
+results/automotive-camvid/store.sqlite (resumable: a rerun computes only missing points; GAN checkpoints shipped
+later are added by rerunning), then writes into results/automotive-camvid/:
+- table.md/.csv/.tex, bdrate.md/.csv (anchor JPEG 2000), points.csv, rd.png/.svg, rd_logx.png/.svg
+  (the runner's standard reports, as `codecbench table --anchor "JPEG 2000"` and `codecbench plot`);
+- table_0.0625.md/.csv (the paper's Table II), rd_gan_curve*.png/.svg and bdrate_gan_curve.md/.csv (the GAN
+  checkpoints joined into one curve), timing.md (wall time per run, seconds per stage);
+- frames_0.0625.png: one frame decoded by each codec at ~0.0625 bpp, with ESPNet's prediction under each.
+Each run appends its wall time and counts to runs.jsonl. Needs ../shared (or $CODECBENCH_SHARED).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = ROOT / "bench" / "suites" / "automotive-camvid.toml"
+DEFAULT_STRIDE = 6
+DEFAULT_FRAME = "0001TP_008550"  # first frame of test.txt, in every stride subset
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def current_gan_models(suite) -> dict[str, str]:
+    """label -> model id of the GAN checkpoint each suite entry binds now (entries that cannot bind are left out)."""
+    from codecbench.codecs import registry
+    from codecbench.codecs.spec import CodecError
+
+    out = {}
+    for entry in suite.codecs:
+        if entry.name != "gan":
+            continue
+        try:
+            details = registry.create(entry.name, **entry.settings).describe()["details"]
+        except (CodecError, KeyError, ValueError):
+            continue
+        out[entry.label] = details["model_id"]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stride", type=int, default=DEFAULT_STRIDE,
+                    help=f"keep every K-th test frame (default {DEFAULT_STRIDE}; 1 = all 233)")
+    ap.add_argument("--workers", type=int, default=None, help="parallel jobs (default: the suite's, 2)")
+    ap.add_argument("--out", default=None, help="output folder (default: the suite's, results/automotive-camvid)")
+    ap.add_argument("--target", type=float, default=0.0625, help="bpp of the table and frame figure (0.0625)")
+    ap.add_argument("--frame", default=DEFAULT_FRAME, help=f"frame id of the frame figure ({DEFAULT_FRAME})")
+    ap.add_argument("--reports-only", action="store_true", help="compute nothing, rewrite the outputs")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = ap.parse_args(argv)
+    if args.stride < 1:
+        ap.error("--stride must be at least 1")
+
+    from codecbench.bench.experiments import automotive
+    from codecbench.bench.figures import FigureError, frame_panels, write_frame_figure
+    from codecbench.bench.outputs import write_outputs
+    from codecbench.bench.runner import RunError, run_suite
+    from codecbench.bench.store import resolve_store
+    from codecbench.bench.suite import load_suite
+
+    suite = load_suite(SUITE)
+    suite.datasets = [dataclasses.replace(d, stride=args.stride) for d in suite.datasets]
+    out = Path(args.out) if args.out else ROOT / suite.output
+    store = resolve_store(out)
+    anchor = suite.anchor or "JPEG 2000"
+
+    if not args.reports_only:
+        dropped = automotive.drop_stale_points(store, current_gan_models(suite))
+        if dropped:
+            print(f"dropped {dropped} point(s) of GAN checkpoints re-exported since they were measured")
+        started, t0 = _now(), time.perf_counter()
+        try:
+            summary = run_suite(suite, store=store, workers=args.workers, progress=not args.no_progress)
+        except RunError as exc:
+            print(f"automotive_camvid: {exc}", file=sys.stderr)
+            return 2
+        for line in summary.lines():
+            print(line)
+        frames = len(_frames(suite))
+        log = {"started": started, "finished": _now(), "wall_s": time.perf_counter() - t0,
+               "workers": summary.workers, "stride": args.stride, "frames": frames, "planned": summary.planned,
+               "already": summary.already, "computed": summary.computed, "ok": summary.ok,
+               "unreachable": summary.unreachable, "failed": summary.failed, "work_s": summary.work_s,
+               "skipped": [f"{s.label}: {s.reason}" for s in summary.skipped],
+               "loadavg_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+        if summary.computed:
+            with open(out / "runs.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(log) + "\n")
+
+    title = "CamVid test" + (f" (every {args.stride}th frame)" if args.stride > 1 else "")
+    written = write_outputs(store, anchor=anchor, title=f"automotive-camvid: {title}")
+    written += automotive.write_study(store, anchor=anchor, target=args.target, title=f"{title}, ESPNet mIoU")
+    try:
+        panels = frame_panels(store, image_id=args.frame, target=args.target)
+        written.append(write_frame_figure(
+            panels, out / f"frames_{args.target:g}.png", segmenter="espnet", segmenter_options={"device": "cpu"},
+            title=f"CamVid {args.frame} at ~{args.target:g} bpp (rate control 'below'; GAN: fixed rate) "
+                  "— ESPNet prediction under each frame"))
+    except FigureError as exc:
+        print(f"automotive_camvid: no frame figure: {exc}", file=sys.stderr)
+    for p in written:
+        print(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p)
+    return 1 if not args.reports_only and summary.failed else 0
+
+
+def _frames(suite) -> list[str]:
+    from codecbench.bench.datasets import load_dataset
+
+    ids = []
+    for d in suite.datasets:
+        ids += [r.id for r in load_dataset(d.name, root=d.root, split=d.split, limit=d.limit).images[:: d.stride or 1]]
+    return ids
+
+
+if __name__ == "__main__":
+    sys.exit(main())
