@@ -12,7 +12,7 @@ later are added by rerunning), then writes into results/automotive-camvid/:
   (the runner's standard reports, as `codecbench table --anchor "JPEG 2000"` and `codecbench plot`);
 - table_0.0625.md/.csv (the paper's Table II), rd_gan_curve*.png/.svg and bdrate_gan_curve.md/.csv (the GAN
   checkpoints joined into one curve), timing.md (wall time per run, seconds per stage);
-- frames_0.0625.png: one frame decoded by each codec at ~0.0625 bpp, with ESPNet's prediction under each.
+- frames_0.0625.png: one frame decoded by each codec of the 0.0625 table, with ESPNet's prediction under each.
 Each run appends its wall time and counts to runs.jsonl. Needs ../shared (or $CODECBENCH_SHARED).
 """
 
@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.stride < 1:
         ap.error("--stride must be at least 1")
 
+    import pandas as pd
+
     from codecbench.bench.experiments import automotive
     from codecbench.bench.figures import FigureError, frame_panels, write_frame_figure
     from codecbench.bench.outputs import write_outputs
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         for line in summary.lines():
             print(line)
-        frames = len(_frames(suite))
+        frames = len(_refs(suite))
         log = {"started": started, "finished": _now(), "wall_s": time.perf_counter() - t0,
                "workers": summary.workers, "stride": args.stride, "frames": frames, "planned": summary.planned,
                "already": summary.already, "computed": summary.computed, "ok": summary.ok,
@@ -106,9 +108,12 @@ def main(argv: list[str] | None = None) -> int:
 
     title = "CamVid test" + (f" (every {args.stride}th frame)" if args.stride > 1 else "")
     written = write_outputs(store, anchor=anchor, title=f"automotive-camvid: {title}")
-    written += automotive.write_study(store, anchor=anchor, target=args.target, title=f"{title}, ESPNet mIoU")
+    ceiling = automotive.uncompressed_miou(_refs(suite), "espnet", device="cpu")
+    written += automotive.write_study(store, anchor=anchor, target=args.target, title=f"{title}, ESPNet mIoU",
+                                      uncompressed=ceiling)
     try:
-        panels = frame_panels(store, image_id=args.frame, target=args.target)
+        table = pd.read_csv(out / f"table_{args.target:g}.csv")  # the codecs of the table, in its order
+        panels = frame_panels(store, image_id=args.frame, target=args.target, labels=list(table["codec"]))
         written.append(write_frame_figure(
             panels, out / f"frames_{args.target:g}.png", segmenter="espnet", segmenter_options={"device": "cpu"},
             title=f"CamVid {args.frame} at ~{args.target:g} bpp (rate control 'below'; GAN: fixed rate) "
@@ -120,13 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if not args.reports_only and summary.failed else 0
 
 
-def _frames(suite) -> list[str]:
+def _refs(suite) -> list:
+    """The ImageRefs the suite runs on (its datasets after limit and stride)."""
     from codecbench.bench.datasets import load_dataset
 
-    ids = []
+    refs = []
     for d in suite.datasets:
-        ids += [r.id for r in load_dataset(d.name, root=d.root, split=d.split, limit=d.limit).images[:: d.stride or 1]]
-    return ids
+        refs += load_dataset(d.name, root=d.root, split=d.split, limit=d.limit).images[:: d.stride or 1]
+    return refs
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ import dataclasses
 import io
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from codecbench.bench.runner import RunError, plan_suite, run_suite
 from codecbench.bench.store import Store
 from codecbench.bench.suite import parse_suite
 from codecbench.codecs import registry
-from codecbench.codecs.spec import CodecSpec, Knob
+from codecbench.codecs.spec import CodecSpec
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +182,14 @@ def test_unknown_executor_is_a_clear_error():
 
     with pytest.raises(ValueError, match="unknown executor 'nope'"):
         create("nope")
+
+
+def test_recompute_deletes_and_measures_one_codec_again(photos, tmp_path):
+    s = suite(photos, codecs=("jpeg", "webp"), targets=(0.5,))
+    run(s, tmp_path)
+    again = run(s, tmp_path, recompute=["webp"])
+    assert (again.already, again.computed) == (2, 2)
+    with Store(tmp_path, read_only=True) as db:
+        assert db.count() == 4
+    with pytest.raises(RunError, match="nope"):
+        run(s, tmp_path, recompute=["nope"])

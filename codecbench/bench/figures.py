@@ -109,8 +109,9 @@ def frame_panels(store: str | Path, image_id: str | None = None, target: float =
             by_label.setdefault(r["label"], r)
     order = list(labels) if labels is not None else list(dict.fromkeys(r["label"] for r in recs))
     missing = [lab for lab in order if lab not in by_label]
-    if labels is not None and missing:
-        raise FigureError(f"{store}: no point of image {image_id!r} at {target:g} bpp for {', '.join(missing)}")
+    if (labels is not None and missing) or not by_label:
+        raise FigureError(f"{store}: no point of image {image_id!r} at {target:g} bpp for "
+                          f"{', '.join(missing or order)}")
 
     ref = _find_ref(meta, mine[0])
     original = load_image(ref)
@@ -189,7 +190,8 @@ def write_frame_figure(panels: list[Panel], out: str | Path, *, segmenter: str |
             ax2 = axes[r * rows_per + 1][c]
             if i == 0 and truth is not None:
                 ax2.imshow(colourise(truth, seg.num_classes, seg.class_names), interpolation="nearest")
-                ax2.set_title("ground truth (black = void)", fontsize=7.5)
+                ax2.set_title(f"ground truth (black = void); {seg.name} on the original:\n"
+                              f"mIoU {_miou(p.prediction, truth, seg):.1f} %", fontsize=7.5)
             elif p.prediction is not None:
                 ax2.imshow(colourise(p.prediction, seg.num_classes, seg.class_names), interpolation="nearest")
                 ax2.set_title(f"{seg.name} on {p.title}" if i else f"{seg.name} on the original", fontsize=7.5)
@@ -201,3 +203,10 @@ def write_frame_figure(panels: list[Panel], out: str | Path, *, segmenter: str |
     fig.savefig(out, dpi=dpi)
     plt.close(fig)
     return out
+
+
+def _miou(pred: np.ndarray, truth: np.ndarray, seg: Any) -> float:
+    """Per-image mIoU (%) with the segmenter registry's protocol (void answers count as misses)."""
+    from codecbench.metrics.segmenters import registry as segreg
+
+    return float(segreg.scores(segreg.confusion(pred, truth, seg.num_classes, seg.ignore_index)).miou)

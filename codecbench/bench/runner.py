@@ -200,6 +200,7 @@ def run_suite(
     keep: bool | None = None,
     retry_failed: bool = True,
     executor_options: dict[str, Any] | None = None,
+    recompute: tuple[str, ...] | list[str] = (),
     log: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Run a suite into a store (default ``<suite.output>/store.sqlite``) and return the summary.
@@ -207,6 +208,8 @@ def run_suite(
     workers/executor/keep override the suite's values. keep writes each bitstream (.bin) and decoded image
     (.png) atomically under ``<store folder>/artifacts/``. retry_failed=False leaves stored failures alone.
     executor_options (e.g. ``{"scheduler": "tcp://host:8786"}``) extend the suite's ``[executor]`` options.
+    recompute: codec labels whose stored points are deleted first and measured again (e.g. after a codec's
+    behaviour changed without a version change).
     """
     from codecbench.bench import executors
     from codecbench.bench.progress import Progress
@@ -220,7 +223,12 @@ def run_suite(
 
     commit = git_commit()
     run_id = uuid.uuid4().hex[:12]
+    unknown = sorted(set(recompute) - {c.label for c in suite.codecs})
+    if unknown:
+        raise RunError(f"--recompute: {', '.join(unknown)} is not a codec label of suite {suite.name!r}")
     with Store(store_path) as db:
+        if recompute:
+            log(f"recompute: removed {db.delete(recompute)} stored point(s) of {', '.join(recompute)}")
         done = db.done_keys(include_errors=not retry_failed)
         todo = [j for j in plan.jobs if j.key not in done]
         summary = RunSummary(suite.name, store_path, len(plan.jobs), len(plan.jobs) - len(todo),

@@ -154,6 +154,14 @@ class Store:
         )
         return cur.rowcount > 0
 
+    def delete(self, labels: Iterable[str]) -> int:
+        """Remove every point of the given codec labels (one transaction); returns how many were removed."""
+        labels = tuple(labels)
+        if not labels:
+            return 0
+        cur = self._con.execute(f"DELETE FROM points WHERE label IN ({','.join('?' * len(labels))})", labels)
+        return cur.rowcount
+
     def set_meta(self, name: str, value: Any) -> None:
         self._con.execute("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", (name, dumps(value)))
 

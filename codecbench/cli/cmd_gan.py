@@ -27,6 +27,8 @@ def register(subparsers) -> None:
     t.add_argument("--width", type=float, default=d.width, help="channel width multiplier (1.0 = paper)")
     t.add_argument("--F", type=int, default=d.F, help="bottleneck channels")
     t.add_argument("--L", type=int, default=d.L, help="quantizer centres")
+    t.add_argument("--norm", choices=("instance", "none"), default=d.norm,
+                   help="normalisation in E and G: instance (paper) or none (faster to train on the CPU)")
     t.add_argument("--quant-mode", choices=("ste", "none"), default=d.quant_mode,
                    help="ste: quantize in training (straight-through); none: quantize only at inference")
     t.add_argument("--steps", type=int, default=d.steps, help="total optimiser steps")

@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep", action="store_true", default=None,
                    help="keep bitstreams and decoded images under OUT/artifacts/")
     p.add_argument("--no-retry", action="store_true", help="do not retry points stored as failed")
+    p.add_argument("--recompute", action="append", default=[], metavar="LABEL",
+                   help="delete the stored points of this codec label first and measure them again (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-reports", action="store_true", help="do not write tables and plots after the run")
     p.add_argument("--anchor", help="anchor codec label for BD-rates (default: suite anchor, else JPEG)")
@@ -37,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         executor = args.executor or ("dask" if args.scheduler else None)
         summary = run_suite(suite, store=args.out, workers=args.workers, executor=executor,
                             executor_options={"scheduler": args.scheduler} if args.scheduler else None,
-                            progress=not args.no_progress, keep=args.keep, retry_failed=not args.no_retry)
+                            progress=not args.no_progress, keep=args.keep, retry_failed=not args.no_retry,
+                            recompute=args.recompute)
     except (SuiteError, RunError, ValueError) as exc:
         print(f"codecbench run: {exc}", file=sys.stderr)
         return 2

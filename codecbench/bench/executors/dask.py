@@ -145,16 +145,22 @@ class DaskExecutor(Executor):
                     f"{self.connect_timeout_s:g} s ({type(exc).__name__}: {exc}); start one with `dask scheduler` "
                     f"and workers with `dask worker ADDRESS --nthreads 1`") from None
         else:
-            self.cluster = distributed.LocalCluster(
-                n_workers=self.workers, threads_per_worker=self.threads, processes=True,
-                dashboard_address=":0" if self.dashboard else None,
-                # the scheduler's HTTP server on a free port (its default 8787 may be taken; no warning)
-                scheduler_kwargs={"allowed_failures": self.allowed_failures, "dashboard_address": ":0"},
-                env={"CUDA_VISIBLE_DEVICES": ""} if gpu_jobs else None,
-                resources={CPU_RESOURCE: self.threads} if gpu_jobs else None,
-            )
-            if gpu_jobs:
-                self._gpu_nanny = self.cluster.sync(self._start_gpu_worker, distributed)
+            import dask
+
+            # Dask's nannies export MALLOC_TRIM_THRESHOLD_=65536 to their workers, which makes glibc mmap and
+            # page-fault every large array: metrics ran 2-3x slower in a worker than in a plain process
+            # (results/dask/README.md). Workers made here keep glibc's default; the nanny reads this at creation.
+            with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                self.cluster = distributed.LocalCluster(
+                    n_workers=self.workers, threads_per_worker=self.threads, processes=True,
+                    dashboard_address=":0" if self.dashboard else None,
+                    # the scheduler's HTTP server on a free port (its default 8787 may be taken; no warning)
+                    scheduler_kwargs={"allowed_failures": self.allowed_failures, "dashboard_address": ":0"},
+                    env={"CUDA_VISIBLE_DEVICES": ""} if gpu_jobs else None,
+                    resources={CPU_RESOURCE: self.threads} if gpu_jobs else None,
+                )
+                if gpu_jobs:
+                    self._gpu_nanny = self.cluster.sync(self._start_gpu_worker, distributed)
             self.client = distributed.Client(self.cluster, timeout=self.connect_timeout_s)
             self.client.wait_for_workers(self.workers + (1 if gpu_jobs else 0), timeout=self.connect_timeout_s)
         self.client.subscribe_topic("all", self._on_event)

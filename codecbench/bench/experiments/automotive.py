@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from codecbench.bench import bdrate, plots, reports
-from codecbench.bench.store import Store, resolve_store
+from codecbench.bench.store import Store, point_key, resolve_store
 
 GAN_LABEL = re.compile(r"^GAN F(\d+) L(\d+)$")
 GAN_CURVE = "GAN (F, L sweep)"
@@ -62,7 +62,7 @@ def drop_stale_points(store: str | Path, current: dict[str, str]) -> int:
             want = current.get(r.get("label"))
             got = (r.get("details") or {}).get("model_id")
             if want and got and got != want:
-                stale.append(r["key"])
+                stale.append(point_key(r["image_hash"], r["codec_key"], r["target"]))
     if stale:
         con = sqlite3.connect(str(path), timeout=60)
         try:
@@ -124,13 +124,34 @@ def table_at(points: pd.DataFrame, target: float, details: dict[str, dict[str, A
     return pd.DataFrame(rows, columns=cols)
 
 
-def table_markdown(table: pd.DataFrame, target: float) -> str:
+def uncompressed_miou(images: Iterable[Any], segmenter: str = "espnet", **options: Any) -> dict[str, float]:
+    """The segmenter on the uncompressed frames (ImageRefs with labels): dataset mIoU (%, IoU of the summed
+    confusion matrices), mean per-frame mIoU (%) and the number of frames: the ceiling of every row."""
+    from codecbench.bench.datasets import load_image, load_label
+    from codecbench.metrics.segmenters import registry as segreg
+
+    seg = segreg.create(segmenter, **options)
+    total, per = None, []
+    for ref in images:
+        cm = segreg.confusion(seg.predict(load_image(ref)[None])[0], load_label(ref), seg.num_classes,
+                              seg.ignore_index)
+        per.append(float(segreg.scores(cm).miou))
+        total = cm if total is None else total + cm
+    if total is None:
+        return {"frames": 0, "miou_dataset": math.nan, "miou": math.nan}
+    return {"frames": len(per), "miou_dataset": float(segreg.scores(total).miou), "miou": float(np.mean(per))}
+
+
+def table_markdown(table: pd.DataFrame, target: float, uncompressed: dict[str, float] | None = None) -> str:
     def f(x: float, d: int) -> str:
         return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{d}f}"
 
     lines = [f"Table at {target:g} bpp (mean over frames; mIoU = IoU of summed confusion matrices, %)", "",
              "| codec | frames | ≤ target | bpp | PSNR (dB) | SSIM | MS-SSIM | mIoU (%) | mIoU/frame (%) |",
              "|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    if uncompressed:
+        lines.append(f"| uncompressed (ESPNet ceiling) | {uncompressed['frames']} | – | 24 | ∞ | 1 | 1 | "
+                     f"{f(uncompressed['miou_dataset'], 2)} | {f(uncompressed['miou'], 2)} |")
     for _, r in table.iterrows():
         lines.append(f"| {r['codec']} | {r['frames']} | {r['at_target']} | {f(r['bpp'], 4)} | {f(r['psnr'], 2)} | "
                      f"{f(r['ssim'], 4)} | {f(r['ms_ssim'], 4)} | {f(r['miou_dataset'], 2)} | {f(r['miou'], 2)} |")
@@ -225,8 +246,10 @@ def timing_markdown(stages: pd.DataFrame, runs: list[dict[str, Any]]) -> str:
 
 
 def write_study(store: str | Path, *, anchor: str = "JPEG 2000", target: float = 0.0625,
-                out_dir: str | Path | None = None, title: str | None = None) -> list[Path]:
-    """Write the study's own outputs (table at target, GAN-curve figure and BD-rates, timing) beside the store."""
+                out_dir: str | Path | None = None, title: str | None = None,
+                uncompressed: dict[str, float] | None = None) -> list[Path]:
+    """Write the study's own outputs (table at target, GAN-curve figure and BD-rates, timing) beside the store.
+    uncompressed: the segmenter's scores on the original frames (see :func:`uncompressed_miou`), a table row."""
     import warnings
 
     store = resolve_store(store)
@@ -242,7 +265,7 @@ def write_study(store: str | Path, *, anchor: str = "JPEG 2000", target: float =
         written.append(out / name)
 
     table = table_at(points, target, codec_details(store))
-    put(f"table_{target:g}.md", table_markdown(table, target))
+    put(f"table_{target:g}.md", table_markdown(table, target, uncompressed))
     put(f"table_{target:g}.csv", table.to_csv(index=False, float_format="%.6g"))
 
     agg = reports.aggregate(points)

@@ -104,11 +104,12 @@ def export_model(model: Autoencoder, path: str | Path, config: dict[str, Any], d
         "width": model.width,
         "F": model.F,
         "L": model.L,
+        "norm": model.norm,
         "centres": [round(float(c), 6) for c in centres(model.L)],
         "nominal_bpp": model.F * torch.log2(torch.tensor(float(model.L))).item() / 256.0,
         "model_id": mid,
         "dtype": str(dtype).replace("torch.", ""),
-        **{k: v for k, v in config.items() if k not in ("format", "width", "F", "L", "model_id")},
+        **{k: v for k, v in config.items() if k not in ("format", "width", "F", "L", "norm", "model_id")},
     }
     save_file(tensors, str(path), metadata={"format": FORMAT, "model_id": mid})
     path.with_suffix(".json").write_text(json.dumps(cfg, indent=2) + "\n")
@@ -126,7 +127,7 @@ def load_model(checkpoint: str | Path, device: str | torch.device = "cpu") -> Lo
     mid = weights_id(tensors)
     if cfg.get("model_id") and cfg["model_id"] != mid:
         raise CheckpointError(f"{path}: weights hash {mid} does not match the config's model_id {cfg['model_id']}")
-    model = Autoencoder(cfg["width"], cfg["F"], cfg["L"])
+    model = Autoencoder(cfg["width"], cfg["F"], cfg["L"], cfg.get("norm", "instance"))
     try:
         model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
     except RuntimeError as exc:

@@ -22,19 +22,26 @@ def channels(width: float) -> tuple[int, ...]:
     return tuple(max(1, int(round(c * width))) for c in BASE_CHANNELS)
 
 
-def _norm(c: int) -> nn.Module:
-    return nn.InstanceNorm2d(c, affine=True)
+NORMS = ("instance", "none")
+
+
+def _norm(c: int, kind: str = "instance") -> nn.Module:
+    """Instance norm (the paper's choice), or none (an option for short CPU training: instance norm removes each
+    image's per-channel mean, so global colour and brightness must be relearned as priors, which is slow)."""
+    if kind not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {kind!r}")
+    return nn.InstanceNorm2d(c, affine=True) if kind == "instance" else nn.Identity()
 
 
 class Encoder(nn.Module):
     """E: 7×7 conv, four 3×3 stride-2 convs (instance norm + ReLU each), 3×3 conv to F channels (no activation)."""
 
-    def __init__(self, width: float, F: int):
+    def __init__(self, width: float, F: int, norm: str = "instance"):
         super().__init__()
         c = channels(width)
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(3, c[0], 7), _norm(c[0]), nn.ReLU(True)]
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(3, c[0], 7), _norm(c[0], norm), nn.ReLU(True)]
         for cin, cout in zip(c[:-1], c[1:]):
-            layers += [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3, stride=2), _norm(cout), nn.ReLU(True)]
+            layers += [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3, stride=2), _norm(cout, norm), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(1), nn.Conv2d(c[-1], F, 3)]
         self.net = nn.Sequential(*layers)
 
@@ -43,11 +50,11 @@ class Encoder(nn.Module):
 
 
 class ResBlock(nn.Module):
-    def __init__(self, c: int):
+    def __init__(self, c: int, norm: str = "instance"):
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), _norm(c), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), _norm(c),
+            nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), _norm(c, norm), nn.ReLU(True),
+            nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), _norm(c, norm),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -57,14 +64,14 @@ class ResBlock(nn.Module):
 class Generator(nn.Module):
     """G: 3×3 conv to 960·width, nine residual blocks, four stride-2 transposed convs, 7×7 conv to RGB + tanh."""
 
-    def __init__(self, width: float, F: int):
+    def __init__(self, width: float, F: int, norm: str = "instance"):
         super().__init__()
         c = channels(width)
-        layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(F, c[-1], 3), _norm(c[-1]), nn.ReLU(True)]
-        layers += [ResBlock(c[-1]) for _ in range(N_RESBLOCKS)]
+        layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(F, c[-1], 3), _norm(c[-1], norm), nn.ReLU(True)]
+        layers += [ResBlock(c[-1], norm) for _ in range(N_RESBLOCKS)]
         rev = c[::-1]
         for cin, cout in zip(rev[:-1], rev[1:]):
-            layers += [nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1), _norm(cout),
+            layers += [nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1), _norm(cout, norm),
                        nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(c[0], 3, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -120,11 +127,11 @@ def count_parameters(module: nn.Module) -> int:
 class Autoencoder(nn.Module):
     """E and G together, with the quantizer's F and L; the unit that is checkpointed and shipped."""
 
-    def __init__(self, width: float, F: int, L: int):
+    def __init__(self, width: float, F: int, L: int, norm: str = "instance"):
         super().__init__()
-        self.width, self.F, self.L = float(width), int(F), int(L)
-        self.encoder = Encoder(width, F)
-        self.generator = Generator(width, F)
+        self.width, self.F, self.L, self.norm = float(width), int(F), int(L), norm
+        self.encoder = Encoder(width, F, norm)
+        self.generator = Generator(width, F, norm)
 
     def forward(self, x: torch.Tensor, *, mode: str = "ste") -> torch.Tensor:
         """Reconstruction of x (N×3×H×W on [-1, 1]) through the quantizer (training semantics follow self.training)."""

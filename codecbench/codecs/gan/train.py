@@ -42,6 +42,7 @@ class TrainConfig:
     width: float = 0.125
     F: int = 8
     L: int = 4
+    norm: str = "instance"  # "instance" (paper) or "none" in E and G
     quant_mode: str = "ste"  # "ste" (quantize in training) or "none" (quantize at inference only)
     steps: int = 10000
     gan_start: int = 6000  # steps of pure-MSE warm-up before the GAN losses
@@ -128,7 +129,7 @@ class Trainer:
         torch.set_num_threads(max(1, cfg.threads))
         self.device = resolve_device(cfg.device)
         torch.manual_seed(cfg.seed)
-        self.model = Autoencoder(cfg.width, cfg.F, cfg.L).to(self.device)
+        self.model = Autoencoder(cfg.width, cfg.F, cfg.L, cfg.norm).to(self.device)
         self.disc = MultiScaleDiscriminator(cfg.width).to(self.device)
         self.ema = copy.deepcopy(self.model).eval()
         for p in self.ema.parameters():
@@ -294,5 +295,5 @@ class Trainer:
         """Ship the EMA encoder+generator as float16 safetensors + JSON config; returns the model id."""
         cfg = asdict(self.cfg)
         record = {"quant_mode": self.cfg.quant_mode, "trained_steps": self.step,
-                  "training": {k: v for k, v in cfg.items() if k not in ("width", "F", "L")}, **(extra or {})}
+                  "training": {k: v for k, v in cfg.items() if k not in ("width", "F", "L", "norm")}, **(extra or {})}
         return export_model(self.ema, path, record)
