@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as nnf
 
+from ..spec import CodecError
 from . import bitstream
 from .model import Autoencoder
 from .quantizer import dequantize, indices
@@ -37,7 +38,10 @@ def pad(x: torch.Tensor) -> torch.Tensor:
 def symbols_of(model: Autoencoder, image: np.ndarray, device="cpu") -> np.ndarray:
     """Quantized latent symbols (int64 F×h×w, 0..L-1) of an RGB uint8 image."""
     x = pad(to_tensor(image, device))
-    return indices(model.encoder(x), model.L)[0].cpu().numpy()
+    z = model.encoder(x)
+    if not torch.isfinite(z).all():
+        raise CodecError("GAN encoder produced non-finite latent values (broken checkpoint weights?)")
+    return indices(z, model.L)[0].cpu().numpy()
 
 
 @torch.no_grad()

@@ -238,6 +238,11 @@ class Trainer:
             out.update(d=float(d_loss.detach()), adv=float(adv.detach()), fm=float(fm.detach()))
         else:
             g_loss = cfg.mse_weight * mse
+        if not torch.isfinite(g_loss):
+            raise FloatingPointError(
+                f"training diverged at step {self.step}: non-finite loss; resume from the last saved state "
+                f"with a lower --lr/--warmup-lr"
+            )
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
