@@ -24,13 +24,19 @@ config otherwise), after which the point is recorded as failed (KilledWorker). T
 the scheduler's own ``remove-worker`` events (topic ``all``: the tasks processing on the lost worker), so each
 record carries ``attempts`` and the run's notes say how many points were re-run. A task that raises (rare:
 ``execute_job`` records a failed point itself) is resubmitted up to ``retries`` times by this client, also
-counted. Each submission has a unique key (``pure=False``): nothing is cached or merged across runs, and the
-store's unique key keeps a point from being stored twice.
+counted (Dask's own ``retries=`` would retry silently, so nobody could count them). Each submission has a
+unique key (``pure=False``): nothing is cached or merged across runs, and the store's unique key keeps a point
+from being stored twice.
 
 Limits: the per-point ``timeout`` of a suite is not enforced on Dask workers (tasks run in worker threads, and
 the timeout needs a process's main thread); a hung point holds its worker until the run is stopped.
 
-dask[distributed] is an optional extra (``pip install 'codecbench[dask]'``), imported only when a run starts.
+Workers made here run without Dask's ``MALLOC_TRIM_THRESHOLD_=65536``, which made the metrics 2-3x slower in
+workers (results/dask/README.md); on a real cluster set ``distributed.nanny.pre-spawn-environ.
+MALLOC_TRIM_THRESHOLD_: null`` in the workers' Dask config for the same effect.
+
+dask[distributed] is an optional extra (``pip install 'codecbench[dask]'``), imported only when a dask executor
+is created; without it that gives an error naming the extra.
 """
 
 from __future__ import annotations
