@@ -103,6 +103,16 @@ def test_decode_encode_equals_hard_forward_bit_exact(tiny_model, tiny_ckpt, stre
     assert np.array_equal(out, codec.forward_hard(tiny_model, street))
 
 
+def test_norm_none_variant_roundtrip_and_checkpoint(tmp_path, street):
+    torch.manual_seed(1)
+    m = Autoencoder(TINY, 4, 8, norm="none").eval()
+    mid = export_model(m, tmp_path / "nn.safetensors", {})
+    lm = load_model(tmp_path / "nn.safetensors")
+    assert lm.config["norm"] == "none" and not any(isinstance(x, torch.nn.InstanceNorm2d) for x in lm.model.modules())
+    data = codec.encode(lm.model, mid, street)
+    assert np.array_equal(codec.decode(lm.model, mid, data), codec.forward_hard(lm.model, street))
+
+
 def test_header_and_bound(tiny_model, tiny_ckpt, photo):
     _, mid = tiny_ckpt
     data = codec.encode(tiny_model, mid, photo)  # 512×512: latent 32×32×8 symbols of 2 bits

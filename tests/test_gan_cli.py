@@ -16,7 +16,7 @@ def test_gan_train_export_info(tmp_path, capsys):
     assert main(args) == 0
     cfg = json.loads(out.with_suffix(".json").read_text())
     assert cfg["trained_steps"] == 2 and cfg["training"]["command"].startswith("codecbench gan train --run ")
-    assert "--width 0.05" in cfg["training"]["command"]
+    assert "--width 0.05" in cfg["training"]["command"] and "--command" not in cfg["training"]["command"]
     assert cfg["validation"]["val_bpp"] > 0
     assert load_model(out.with_suffix(".safetensors")).model_id == cfg["model_id"]
     assert main(["gan", "export", str(run), str(tmp_path / "again")]) == 0

@@ -195,9 +195,10 @@ def write_frame_figure(panels: list[Panel], out: str | Path, *, segmenter: str |
             elif p.prediction is not None:
                 ax2.imshow(colourise(p.prediction, seg.num_classes, seg.class_names), interpolation="nearest")
                 ax2.set_title(f"{seg.name} on {p.title}" if i else f"{seg.name} on the original", fontsize=7.5)
+    fig_h = cell_h * grid_rows * rows_per
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.4 / fig_h if title else 0)))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi)

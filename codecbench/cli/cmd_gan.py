@@ -61,7 +61,7 @@ def _train(args: argparse.Namespace) -> int:
     from codecbench.codecs.gan.train import TrainConfig, Trainer
 
     names = {f.name for f in fields(TrainConfig)}
-    opts = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    opts = {k: v for k, v in vars(args).items() if k in names and k != "command" and v is not None}
     parts = ["codecbench", "gan", "train", "--run", args.run]
     for k, v in opts.items():
         parts += [f"--{k.replace('_', '-')}", str(v)]
