@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         if dropped:
             print(f"dropped {dropped} point(s) of GAN checkpoints re-exported since they were measured")
         started, t0 = _now(), time.perf_counter()
+        load_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         try:
             summary = run_suite(suite, store=store, workers=args.workers, progress=not args.no_progress)
         except RunError as exc:
@@ -101,12 +102,13 @@ def main(argv: list[str] | None = None) -> int:
                "already": summary.already, "computed": summary.computed, "ok": summary.ok,
                "unreachable": summary.unreachable, "failed": summary.failed, "work_s": summary.work_s,
                "skipped": [f"{s.label}: {s.reason}" for s in summary.skipped],
-               "loadavg_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+               "loadavg_at_start": load_at_start}
         if summary.computed:
             with open(out / "runs.jsonl", "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(log) + "\n")
 
-    title = "CamVid test" + (f" (every {args.stride}th frame)" if args.stride > 1 else "")
+    n_frames = len(_refs(suite))
+    title = f"CamVid test, {n_frames} frames" + (f" (1 in {args.stride})" if args.stride > 1 else "")
     written = write_outputs(store, anchor=anchor, title=f"automotive-camvid: {title}")
     ceiling = automotive.uncompressed_miou(_refs(suite), "espnet", device="cpu")
     written += automotive.write_study(store, anchor=anchor, target=args.target, title=f"{title}, ESPNet mIoU",
