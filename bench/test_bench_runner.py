@@ -11,7 +11,6 @@ MS-SSIM on a 256×256 crop of a real photo), and aggregating 2,000 points into a
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 

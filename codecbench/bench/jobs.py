@@ -90,30 +90,27 @@ _segmenters: dict[tuple, Any] = {}
 _lock = threading.Lock()
 
 
+def _cached(cache: dict[tuple, Any], key: tuple, make) -> Any:
+    """The cached object for key, made once per process by make() (outside the lock: it may be slow)."""
+    with _lock:
+        obj = cache.get(key)
+    if obj is None:
+        obj = make()
+        with _lock:
+            obj = cache.setdefault(key, obj)
+    return obj
+
+
 def bound_codec(name: str, settings: tuple[tuple[str, Any], ...]):
     from codecbench.codecs import registry
 
-    key = (name, settings)
-    with _lock:
-        codec = _codecs.get(key)
-    if codec is None:
-        codec = registry.create(name, **thaw(settings))
-        with _lock:
-            _codecs[key] = codec
-    return codec
+    return _cached(_codecs, (name, settings), lambda: registry.create(name, **thaw(settings)))
 
 
 def bound_segmenter(name: str, options: tuple[tuple[str, Any], ...]):
     from codecbench.metrics.segmenters import registry
 
-    key = (name, options)
-    with _lock:
-        seg = _segmenters.get(key)
-    if seg is None:
-        seg = registry.create(name, **thaw(options))
-        with _lock:
-            _segmenters[key] = seg
-    return seg
+    return _cached(_segmenters, (name, options), lambda: registry.create(name, **thaw(options)))
 
 
 def clear_caches() -> None:

@@ -26,17 +26,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from codecbench.bench import check, reports
-    from codecbench.bench.store import StoreError
+    from codecbench.cli._results import ResultsUnavailable, load_results
 
     try:
         tol = check.parse_tolerances(args.tol)
-        points = reports.load_points(args.results)
-    except (StoreError, ValueError) as exc:
+    except ValueError as exc:
         print(f"codecbench check: {exc}", file=sys.stderr)
         return 2
-    if points.empty:
-        print(f"codecbench check: {args.results}: the store holds no points", file=sys.stderr)
-        return 1
+    try:
+        points, _ = load_results("check", args.results)
+    except ResultsUnavailable as exc:
+        return exc.code
     agg = reports.aggregate(points)
     suite = str(points["suite"].iloc[0]) if "suite" in points.columns else ""
     if args.write:

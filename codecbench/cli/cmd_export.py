@@ -23,16 +23,13 @@ def run(args: argparse.Namespace) -> int:
 
     from codecbench.bench import reports
     from codecbench.bench.compressai import export
-    from codecbench.bench.store import StoreError, resolve_store
+    from codecbench.bench.store import resolve_store
+    from codecbench.cli._results import ResultsUnavailable, load_results
 
     try:
-        points = reports.load_points(args.results)
-    except StoreError as exc:
-        print(f"codecbench export: {exc}", file=sys.stderr)
-        return 2
-    if points.empty:
-        print(f"codecbench export: {args.results}: the store holds no points", file=sys.stderr)
-        return 1
+        points, _ = load_results("export", args.results)
+    except ResultsUnavailable as exc:
+        return exc.code
     agg = reports.aggregate(points)
     codecs = args.codec or list(dict.fromkeys(agg["codec"]))
     out = Path(args.output) if args.output else resolve_store(args.results).parent / "compressai"

@@ -24,18 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from codecbench.bench import plots, reports
-    from codecbench.bench.compressai import ReferenceError, read_reference
-    from codecbench.bench.store import StoreError, resolve_store
+    from codecbench.bench.store import resolve_store
+    from codecbench.cli._results import ResultsUnavailable, load_results
 
     try:
-        points = reports.load_points(args.results)
-        refs = [read_reference(f) for f in args.reference]
-    except (StoreError, ReferenceError) as exc:
-        print(f"codecbench plot: {exc}", file=sys.stderr)
-        return 2
-    if points.empty:
-        print(f"codecbench plot: {args.results}: the store holds no points", file=sys.stderr)
-        return 1
+        points, refs = load_results("plot", args.results, args.reference)
+    except ResultsUnavailable as exc:
+        return exc.code
     full = reports.with_references(reports.aggregate(points), refs)
     stem = args.output or resolve_store(args.results).parent / ("rd_logx" if args.log_x else "rd")
     try:

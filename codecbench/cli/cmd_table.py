@@ -32,19 +32,13 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from codecbench.bench import bdrate, reports
-    from codecbench.bench.compressai import ReferenceError, read_reference
     from codecbench.bench.outputs import default_anchor
-    from codecbench.bench.store import StoreError
+    from codecbench.cli._results import ResultsUnavailable, load_results
 
     try:
-        points = reports.load_points(args.results)
-        refs = [read_reference(f) for f in args.reference]
-    except (StoreError, ReferenceError) as exc:
-        print(f"codecbench table: {exc}", file=sys.stderr)
-        return 2
-    if points.empty:
-        print(f"codecbench table: {args.results}: the store holds no points", file=sys.stderr)
-        return 1
+        points, refs = load_results("table", args.results, args.reference)
+    except ResultsUnavailable as exc:
+        return exc.code
     agg = reports.aggregate(points)
     full = reports.with_references(agg, refs)
     text = {"md": reports.to_markdown, "csv": reports.to_csv, "latex": reports.to_latex}[args.format](full)
