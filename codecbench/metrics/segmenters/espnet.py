@@ -265,7 +265,10 @@ def load_network(weights: str | os.PathLike | None = None) -> ESPNet:
 
 def preprocess(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """RGB uint8 N×H×W×3 → float32 N×3×H×W in the published convention: BGR, (x - mean) / std / 255."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+    arr = np.ascontiguousarray(images)
+    if not arr.flags.writeable:  # torch warns on read-only arrays (e.g. decoded images); copy once
+        arr = arr.copy()
+    x = torch.from_numpy(arr).to(device)
     x = x.flip(-1).permute(0, 3, 1, 2).float()  # RGB → BGR, N×3×H×W, 0–255
     mean = torch.tensor(BGR_MEAN, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(BGR_STD, device=x.device).view(1, 3, 1, 1)
