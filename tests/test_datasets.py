@@ -96,7 +96,7 @@ def test_folder_errors(tmp_path):
         load_dataset("folder", root=tmp_path)
 
 
-def test_argument_errors():
+def test_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
         load_dataset("imagenet")
     with pytest.raises(ValueError, match="no splits"):
@@ -104,7 +104,7 @@ def test_argument_errors():
     with pytest.raises(ValueError, match="limit"):
         load_dataset("embedded", limit=0)
     with pytest.raises(DatasetNotFound, match="kodak dataset folder not found"):
-        load_dataset("kodak", root="/nonexistent/kodak")
+        load_dataset("kodak", root=str(tmp_path / "nonexistent" / "kodak"))
 
 
 # -- hash cache and change detection ---------------------------------------------------------------------------
