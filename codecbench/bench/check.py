@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from codecbench.bench.jsonfile import read_json
+
 BASELINE_FORMAT = "codecbench-baseline/1"
 DEFAULT_TOLERANCES: dict[str, float] = {
     "bpp": 0.02,
@@ -77,12 +79,7 @@ def write_baseline(doc: dict[str, Any], path: str | Path) -> None:
 
 def read_baseline(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BaselineError(f"{path}: baseline file not found") from None
-    except (OSError, ValueError) as exc:
-        raise BaselineError(f"{path}: not valid JSON ({exc})") from None
+    doc = read_json(path, BaselineError, "baseline")
     if not isinstance(doc, dict) or doc.get("format") != BASELINE_FORMAT or not isinstance(doc.get("points"), list):
         raise BaselineError(f"{path}: not a codecbench baseline (expected format {BASELINE_FORMAT!r} and 'points')")
     for i, p in enumerate(doc["points"]):

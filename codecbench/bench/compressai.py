@@ -12,12 +12,13 @@ mIoU in percent, rates in bpp.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from codecbench.bench.jsonfile import read_json
 
 TO_OURS = {
     "psnr-rgb": "psnr", "psnr": "psnr", "psnr-y": "psnr_y", "ms-ssim-rgb": "ms_ssim", "ms-ssim": "ms_ssim",
@@ -54,12 +55,7 @@ class Reference:
 def read_reference(path: str | Path, name: str | None = None) -> Reference:
     """Read a CompressAI-style JSON file (name overrides the file's "name")."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReferenceError(f"{path}: reference file not found") from None
-    except (OSError, ValueError) as exc:
-        raise ReferenceError(f"{path}: not valid JSON ({exc})") from None
+    data = read_json(path, ReferenceError, "reference")
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
         raise ReferenceError(f"{path}: expected an object with a 'results' object (CompressAI format)")
     res = data["results"]
