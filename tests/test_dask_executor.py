@@ -9,7 +9,6 @@ import dataclasses
 import hashlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from codecbench.bench import executors, reports  # noqa: E402
 from codecbench.bench.runner import plan_suite, run_suite  # noqa: E402
 from codecbench.bench.store import Store  # noqa: E402
 from codecbench.bench.suite import parse_suite  # noqa: E402
+from store_probe import stored_points  # noqa: E402
 
 TARGETS = [0.4, 0.8, 1.2, 1.8]
 N_IMAGES = 3
@@ -104,32 +104,19 @@ def test_two_worker_local_cluster_gives_the_local_table(photos, local_store, tmp
     assert second.computed == 0 and second.already == N_IMAGES * len(TARGETS)
 
 
-def _stored(store) -> int:
-    if not store.exists():
-        return 0
-    try:
-        con = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=1)
-        try:
-            return con.execute("SELECT count(*) FROM points").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
-
-
 def _kill_a_busy_worker(address: str, store, killed: dict) -> None:
     """Once two points are stored, SIGKILL a worker process the scheduler says is processing a task."""
     from distributed import Client
 
     with Client(address, timeout=60) as client:
         deadline = time.monotonic() + TIMEOUT
-        while _stored(store) < 2 and time.monotonic() < deadline:
+        while stored_points(store) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        while time.monotonic() < deadline and _stored(store) < N_IMAGES * len(TARGETS):
+        while time.monotonic() < deadline and stored_points(store) < N_IMAGES * len(TARGETS):
             busy = [w for w, keys in client.processing().items() if keys]
             if busy:
                 pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
-                killed["stored_before"] = _stored(store)
+                killed["stored_before"] = stored_points(store)
                 os.kill(pid, signal.SIGKILL)
                 killed["pid"] = pid
                 return

@@ -15,6 +15,7 @@ from PIL import Image
 
 from codecbench.bench import reports
 from codecbench.bench.store import Store
+from store_probe import stored_points  # noqa: E402
 
 TARGETS = [0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8]
 
@@ -52,19 +53,6 @@ def _cmd(suite: Path, store: Path, workers: int) -> list[str]:
             "--no-reports", "--workers", str(workers)]
 
 
-def _count(path: Path) -> int:
-    if not path.exists():
-        return 0
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
-        try:
-            return con.execute("SELECT count(*) FROM points").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.OperationalError:
-        return 0
-
-
 def _table(store: Path) -> str:
     return reports.to_csv(reports.aggregate(reports.load_points(store)))
 
@@ -79,13 +67,13 @@ def test_sigkill_midway_then_rerun_gives_the_uninterrupted_table(tmp_path):
     proc = subprocess.Popen(_cmd(suite, killed_store, 2), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     db = killed_store / "store.sqlite"
     deadline = time.monotonic() + 120
-    while _count(db) < 3 and proc.poll() is None and time.monotonic() < deadline:
+    while stored_points(db) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     assert proc.poll() is None, f"run ended before it could be killed: {proc.stderr.read().decode()[-2000:]}"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    stored_at_kill = _count(db)
+    stored_at_kill = stored_points(db)
     print(f"killed with {stored_at_kill} of {total} points stored")
     assert 3 <= stored_at_kill < total, "the kill must land midway"
 

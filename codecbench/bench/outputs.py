@@ -15,6 +15,14 @@ from codecbench.bench import bdrate, plots, reports
 from codecbench.bench.store import resolve_store
 
 
+def load_for_outputs(results: str | Path, out_dir: str | Path | None = None):
+    """(store path, output folder (created; default beside the store), points DataFrame) for writing reports."""
+    store = resolve_store(results)
+    out = Path(out_dir) if out_dir else store.parent
+    out.mkdir(parents=True, exist_ok=True)
+    return store, out, reports.load_points(store)
+
+
 def default_anchor(codecs: list[str]) -> str | None:
     """The anchor for BD tables: a codec labelled JPEG/jpeg if present, else the first codec."""
     for c in codecs:
@@ -26,10 +34,7 @@ def default_anchor(codecs: list[str]) -> str | None:
 def write_outputs(results: str | Path, *, out_dir: str | Path | None = None, anchor: str | None = None,
                   references: Iterable = (), title: str | None = None) -> list[Path]:
     """Write table.{md,csv,tex}, bdrate.{md,csv}, points.csv, rd.{png,svg} and rd_logx.{png,svg}; returns paths."""
-    store = resolve_store(results)
-    out = Path(out_dir) if out_dir else store.parent
-    out.mkdir(parents=True, exist_ok=True)
-    points = reports.load_points(store)
+    store, out, points = load_for_outputs(results, out_dir)
     if points.empty:
         return []
     agg = reports.aggregate(points)

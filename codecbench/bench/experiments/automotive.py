@@ -252,10 +252,9 @@ def write_study(store: str | Path, *, anchor: str = "JPEG 2000", target: float =
     uncompressed: the segmenter's scores on the original frames (see :func:`uncompressed_miou`), a table row."""
     import warnings
 
-    store = resolve_store(store)
-    out = Path(out_dir) if out_dir else store.parent
-    out.mkdir(parents=True, exist_ok=True)
-    points = reports.load_points(store)
+    from codecbench.bench.outputs import load_for_outputs
+
+    store, out, points = load_for_outputs(store, out_dir)
     if points.empty:
         return []
     written: list[Path] = []
