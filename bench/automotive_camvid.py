@@ -4,7 +4,7 @@
     python bench/automotive_camvid.py --stride 3     # a nested subset: every 3rd test frame (78 frames)
     python bench/automotive_camvid.py --reports-only # rewrite the outputs from the store, computing nothing
 
-Runs bench/suites/automotive-camvid.toml (its dataset entry is the full CamVid test split; ``--stride K`` keeps
+Runs codecbench/suites/automotive-camvid.toml (its dataset entry is the full CamVid test split; ``--stride K`` keeps
 every K-th frame, frames 0, K, 2K, ... of test.txt, so the subsets are nested) into
 results/automotive-camvid/store.sqlite (resumable: a rerun computes only missing points; GAN checkpoints shipped
 later are added by rerunning), then writes into results/automotive-camvid/:
@@ -28,30 +28,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITE = ROOT / "bench" / "suites" / "automotive-camvid.toml"
+SUITE = ROOT / "codecbench" / "suites" / "automotive-camvid.toml"
 DEFAULT_STRIDE = 1
 DEFAULT_FRAME = "0001TP_008550"  # first frame of test.txt, in every stride subset
 
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def current_gan_models(suite) -> dict[str, str]:
-    """label -> model id of the GAN checkpoint each suite entry binds now (entries that cannot bind are left out)."""
-    from codecbench.codecs import registry
-    from codecbench.codecs.spec import CodecError
-
-    out = {}
-    for entry in suite.codecs:
-        if entry.name != "gan":
-            continue
-        try:
-            details = registry.create(entry.name, **entry.settings).describe()["details"]
-        except (CodecError, KeyError, ValueError):
-            continue
-        out[entry.label] = details["model_id"]
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", type=float, default=0.0625, help="bpp of the table and frame figure (0.0625)")
     ap.add_argument("--frame", default=DEFAULT_FRAME, help=f"frame id of the frame figure ({DEFAULT_FRAME})")
     ap.add_argument("--reports-only", action="store_true", help="compute nothing, rewrite the outputs")
+    ap.add_argument("--only", action="append", default=[], metavar="LABEL",
+                    help="compute only this codec entry (repeatable, e.g. --only 'GAN F8 L4' after retraining); the "
+                         "outputs still cover every point of the store")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     if args.stride < 1:
@@ -70,23 +56,26 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from codecbench.bench.experiments import automotive
-    from codecbench.bench.figures import FigureError, frame_panels, write_frame_figure
-    from codecbench.bench.outputs import write_outputs
-    from codecbench.bench.runner import RunError, run_suite
-    from codecbench.bench.store import resolve_store
-    from codecbench.bench.suite import load_suite
+    from codecbench.report.figures import FigureError, frame_panels, write_frame_figure
+    from codecbench.report.outputs import write_outputs
+    from codecbench.run.runner import RunError, run_suite
+    from codecbench.run.store import resolve_store
+    from codecbench.run.suite import load_suite
+    from codecbench.studies import automotive
 
     suite = load_suite(SUITE)
     suite.datasets = [dataclasses.replace(d, stride=args.stride) for d in suite.datasets]
+    if args.only:
+        unknown = sorted(set(args.only) - {c.label for c in suite.codecs})
+        if unknown:
+            print(f"automotive_camvid: --only: no codec entry labelled {unknown} in {SUITE}", file=sys.stderr)
+            return 2
+        suite.codecs = [c for c in suite.codecs if c.label in args.only]
     out = Path(args.out) if args.out else ROOT / suite.output
     store = resolve_store(out)
     anchor = suite.anchor or "JPEG 2000"
 
     if not args.reports_only:
-        dropped = automotive.drop_stale_points(store, current_gan_models(suite))
-        if dropped:
-            print(f"dropped {dropped} point(s) of GAN checkpoints re-exported since they were measured")
         started, t0 = _now(), time.perf_counter()
         load_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         try:
@@ -109,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
 
     n_frames = len(_refs(suite))
     title = f"CamVid test, {n_frames} frames" + (f" (1 in {args.stride})" if args.stride > 1 else "")
-    written = write_outputs(store, anchor=anchor, title=f"automotive-camvid: {title}")
+    written = write_outputs(store, anchor=anchor, title=f"automotive-camvid: {title}",
+                            paired_target=repr(float(args.target)))
     ceiling = automotive.uncompressed_miou(_refs(suite), "espnet", device="cpu")
     written += automotive.write_study(store, anchor=anchor, target=args.target, title=f"{title}, ESPNet mIoU",
                                       uncompressed=ceiling)
@@ -129,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _refs(suite) -> list:
     """The ImageRefs the suite runs on (its datasets after limit and stride)."""
-    from codecbench.bench.datasets import load_dataset
+    from codecbench.datasets import load_dataset
 
     refs = []
     for d in suite.datasets:

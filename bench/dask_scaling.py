@@ -27,7 +27,7 @@ def _noop(i: int) -> int:
 
 
 def kodak_subset(images: int):
-    from codecbench.bench.suite import load_suite
+    from codecbench.run.suite import load_suite
 
     suite = load_suite("kodak")
     suite.datasets = [dataclasses.replace(d, limit=images) for d in suite.datasets]
@@ -36,8 +36,8 @@ def kodak_subset(images: int):
 
 
 def run_once(suite, workers: int, executor: str) -> dict:
-    from codecbench.bench.runner import run_suite
-    from codecbench.bench.store import Store
+    from codecbench.run.runner import run_suite
+    from codecbench.run.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
         load0 = os.getloadavg()
@@ -96,7 +96,7 @@ def scheduler_overhead(workers: int, tasks: int, repeats: int) -> dict:
 
 
 def store_put_cost(record: dict, n: int) -> float:
-    from codecbench.bench.store import Store
+    from codecbench.run.store import Store
 
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "s.sqlite") as db:
         t0 = time.perf_counter()
@@ -110,7 +110,7 @@ def espnet_cost(repeats: int) -> dict | None:
     try:
         import torch
 
-        from codecbench.bench.datasets import load_dataset, load_image
+        from codecbench.datasets import load_dataset, load_image
         from codecbench.metrics.segmenters import registry
 
         torch.set_num_threads(1)

@@ -36,8 +36,8 @@ def _codec(name: str, **settings):
 def evaluate(checkpoints: list[str], limit: int | None, out_dir: Path, samples: int = 3) -> list[dict]:
     from PIL import Image
 
-    from codecbench.bench.datasets import load_dataset, load_image
     from codecbench.codecs.ratecontrol import match_bpp
+    from codecbench.datasets import load_dataset, load_image
     from codecbench.metrics.fidelity import fidelity
 
     ds = load_dataset("camvid", split="test", limit=limit)
@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"CPU, torch threads = {args.threads}; real bpp counts every byte of the stream over the original pixels.",
         "",
-        "| checkpoint | codec | images | bound bpp | mean bpp | max bpp | PSNR dB | MS-SSIM | median enc s | median dec s |",
+        "| checkpoint | codec | images | bound bpp | mean bpp | max bpp | PSNR dB | MS-SSIM "
+        "| median enc s | median dec s |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summ:

@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "targets": TARGETS, "images": len(images), "codecs": described, "skipped": skipped,
         "wall_seconds": wall, "jobs": args.jobs, "python": sys.version.split()[0],
-        "machine": f"{platform.machine()} {os.cpu_count()} CPUs (shared)", "time": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.machine()} {os.cpu_count()} CPUs (shared)",
+        "time": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     # per-point rows live in the CSV; the JSON holds the run's metadata (codec versions, settings) and summary
     (out / "ratecontrol_kodak.json").write_text(json.dumps({"meta": meta, "summary": summary}, indent=1))

@@ -37,7 +37,7 @@ def image():
 def gan():
     if DEFAULT_CHECKPOINT not in shipped_names():
         pytest.skip(f"checkpoint {DEFAULT_CHECKPOINT} not shipped")
-    from codecbench.codecs.gan.plugin import GAN
+    from codecbench.codecs.gan.spec import GAN
 
     torch.set_num_threads(int(os.environ.get("CODECBENCH_BENCH_THREADS", "1")))
     return GAN.bind(checkpoint=DEFAULT_CHECKPOINT, device="cpu")

@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from codecbench.bench import reports
-from codecbench.bench.datasets import load_dataset
-from codecbench.bench.jobs import Job, execute_job
-from codecbench.bench.store import Store, target_key
+from codecbench.datasets import load_dataset
+from codecbench.report import reports
+from codecbench.run.jobs import Job, execute_job
+from codecbench.run.store import Store, target_key
 
 torch.set_num_threads(1)
 
@@ -41,7 +41,11 @@ def test_bench_jpeg_point(benchmark, tmp_path):
 
     Image.fromarray(np.ascontiguousarray(data.astronaut()[128:384, 128:384])).save(tmp_path / "a.png")
     ref = load_dataset("folder", root=tmp_path).images[0]
-    job = Job(image=ref, codec="jpeg", settings=(), label="jpeg", codec_key="jpeg", target_bpp=0.5,
+    from codecbench.codecs import registry
+    from codecbench.run.jobs import codec_key_of
+
+    key = codec_key_of(registry.create("jpeg").describe())
+    job = Job(image=ref, codec="jpeg", settings=(), codec_label="jpeg", codec_key=key, target_bpp=0.5,
               metrics=("psnr", "ssim", "ms_ssim"))
     rec = benchmark(execute_job, job)
     assert rec["status"] == "ok"

@@ -3,6 +3,9 @@
 The folder is ``$CODECBENCH_SHARED`` when set, else ``../shared`` beside the source checkout
 (the folder holding ``pyproject.toml``), else ``../shared`` relative to the working directory.
 Nothing from it is ever copied into the project.
+
+The cache folder (content hashes, tools built by ``codecbench tools``) is ``$CODECBENCH_CACHE`` when set,
+else ``$XDG_CACHE_HOME/codecbench``, else ``~/.cache/codecbench``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from codecbench.errors import SharedDataMissing
+
 ENV_VAR = "CODECBENCH_SHARED"
+CACHE_ENV = "CODECBENCH_CACHE"
 
 
 def shared_dir() -> Path:
@@ -33,8 +39,17 @@ def require_shared(*parts: str) -> Path:
     """A path inside the shared folder, or FileNotFoundError saying how to point codecbench at it."""
     path = shared_path(*parts)
     if not path.exists():
-        raise FileNotFoundError(
+        raise SharedDataMissing(
             f"{path} not found: set {ENV_VAR} to the folder holding data/ and weights/ "
             f"(default: ../shared beside the checkout)"
         )
     return path
+
+
+def cache_dir() -> Path:
+    """codecbench's cache folder (it may not exist yet)."""
+    base = os.environ.get(CACHE_ENV)
+    if base:
+        return Path(base).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "codecbench"

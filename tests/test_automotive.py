@@ -13,14 +13,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from codecbench.bench.experiments import automotive
-from codecbench.bench.figures import FigureError, colourise, frame_panels, write_frame_figure
-from codecbench.bench.runner import plan_suite, run_suite
-from codecbench.bench.store import Store
-from codecbench.bench.suite import SuiteError, load_suite, parse_suite
 from codecbench.cli.main import main
+from codecbench.report.figures import FigureError, colourise, frame_panels, write_frame_figure
+from codecbench.run.runner import plan_suite, run_suite
+from codecbench.run.suite import SuiteError, load_suite, parse_suite
+from codecbench.studies import automotive
 
-SUITE_FILE = Path(__file__).resolve().parents[1] / "bench" / "suites" / "automotive-camvid.toml"
+SUITE_FILE = Path(__file__).resolve().parents[1] / "codecbench" / "suites" / "automotive-camvid.toml"
 
 
 def test_suite_file_is_the_issue_six_study():
@@ -110,7 +109,7 @@ def test_frame_panels_errors_name_what_is_missing(small_store):
 
 
 def test_colourise_camvid_palette_and_void():
-    from codecbench.bench.datasets import CAMVID_CLASSES
+    from codecbench.datasets import CAMVID_CLASSES
 
     lab = np.array([[0, 3], [11, 10]])
     rgb = colourise(lab, 11, CAMVID_CLASSES)
@@ -152,7 +151,7 @@ def test_merge_curves_joins_quantized_gan_checkpoints_only():
                         "psnr": [15.0, 17.0, 16.0, 30.0]})
     groups = automotive.gan_curve_groups(agg["codec"])
     assert set(groups) == {"GAN F4 L4", "GAN F8 L4"}
-    from codecbench.bench.reports import curves
+    from codecbench.report.reports import curves
 
     cs = curves(automotive.merge_curves(agg, groups), "psnr")
     assert cs[automotive.GAN_CURVE][0].tolist() == [0.03, 0.06]
@@ -171,19 +170,6 @@ def test_stage_times_sum_per_codec_and_fall_back_to_metric_s():
     assert st.loc["all", "points"] == 3 and st.loc["all", "total_s"] == pytest.approx(10.1)
     md = automotive.timing_markdown(st.reset_index(), [{"started": "x", "wall_s": 5.0, "computed": 3}])
     assert "Total wall time of the runs: 5 s for 3 points" in md
-
-
-def test_drop_stale_points_removes_only_other_models(tmp_path):
-    store = tmp_path / "store.sqlite"
-    with Store(store) as db:
-        for i, model in enumerate(["aaa", "bbb", "bbb"]):
-            db.put({"image_hash": f"h{i}", "codec_key": "gan@1{}", "target": "fixed", "status": "ok",
-                    "label": "GAN F8 L4", "details": {"model_id": model}, "bpp": 0.05})
-        db.put({"image_hash": "h9", "codec_key": "jpeg@1{}", "target": "0.25", "status": "ok", "label": "JPEG"})
-    assert automotive.drop_stale_points(store, {"GAN F8 L4": "bbb"}) == 1
-    with Store(store, read_only=True) as db:
-        assert sorted(r["image_hash"] for r in db.records()) == ["h1", "h2", "h9"]
-    assert automotive.drop_stale_points(store, {"GAN F8 L4": "bbb"}) == 0
 
 
 def test_camvid_two_frames_with_espnet(camvid_dir, espnet_weights, tmp_path):
@@ -207,7 +193,7 @@ def test_camvid_two_frames_with_espnet(camvid_dir, espnet_weights, tmp_path):
     assert out.is_file()
     assert panels[1].prediction is not None and panels[1].prediction.shape == (360, 480)
     # the stored per-image mIoU was measured on the same decoded frame the figure re-encodes
-    from codecbench.bench.datasets import load_label
+    from codecbench.datasets import load_label
     from codecbench.metrics.segmenters import registry as segreg
 
     cm = segreg.confusion(panels[1].prediction, load_label(panels[0].ref), 11, 11)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from codecbench.bench.bdrate import bd, bd_markdown, bd_table, log_rate_overlap, monotone
+from codecbench.report.bdrate import bd, bd_markdown, bd_table, log_rate_overlap, monotone
 
 RATE = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
 PSNR = 30 + 6 * np.log2(RATE / 0.1)  # a log-linear curve: +6 dB per doubling

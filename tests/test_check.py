@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from codecbench.bench import check
+from codecbench.report import check
 
 BASELINE = Path(__file__).resolve().parents[1] / "results" / "baselines" / "quick.json"
 

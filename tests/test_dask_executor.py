@@ -6,6 +6,7 @@ error naming the extra when dask is absent. No timing is asserted."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import signal
@@ -20,11 +21,13 @@ from PIL import Image
 
 pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'codecbench[dask]')")
 
-from codecbench.bench import executors, reports  # noqa: E402
-from codecbench.bench.runner import plan_suite, run_suite  # noqa: E402
-from codecbench.bench.store import Store  # noqa: E402
-from codecbench.bench.suite import parse_suite  # noqa: E402
 from store_probe import stored_points  # noqa: E402
+
+from codecbench.report import reports  # noqa: E402
+from codecbench.run import executors
+from codecbench.run.runner import plan_suite, run_suite  # noqa: E402
+from codecbench.run.store import Store  # noqa: E402
+from codecbench.run.suite import parse_suite  # noqa: E402
 
 TARGETS = [0.4, 0.8, 1.2, 1.8]
 N_IMAGES = 3
@@ -192,7 +195,7 @@ def test_missing_dask_gives_an_error_naming_the_extra(monkeypatch):
 
 
 def test_default_install_does_not_import_dask():
-    code = ("import sys, codecbench.bench.runner, codecbench.bench.executors.dask, codecbench.cli.main; "
+    code = ("import sys, codecbench.run.runner, codecbench.run.executors.dask, codecbench.cli.main; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
@@ -203,7 +206,7 @@ def test_suite_executor_table_and_bad_options(photos, tmp_path):
                          "datasets": [{"name": "folder", "root": str(photos)}], "codecs": [{"name": "jpeg"}],
                          "executor": {"name": "dask", "scheduler": "tcp://127.0.0.1:1", "window": 8}})
     assert suite.executor == "dask" and suite.executor_options == {"scheduler": "tcp://127.0.0.1:1", "window": 8}
-    from codecbench.bench.runner import RunError
+    from codecbench.run.runner import RunError
 
     with pytest.raises(RunError, match="schedular"):
         run(suite, tmp_path, executor_options={"schedular": "x"})
@@ -236,11 +239,11 @@ connect_timeout_s = 2
     assert "Dask scheduler tcp://127.0.0.1:9" in err and "dask worker ADDRESS" in err
 
 
-def flaky_execute_job(job):
+def flaky_execute_job(job, flaky_dir):
     """Test double around the real execute_job: raises on the first call per job (marker file), then measures."""
-    from codecbench.bench.jobs import execute_job
+    from codecbench.run.jobs import execute_job
 
-    marker = os.path.join(dict(job.extra)["flaky_dir"], hashlib.sha1(job.key.encode()).hexdigest())
+    marker = os.path.join(flaky_dir, hashlib.sha1(job.key.encode()).hexdigest())
     if not os.path.exists(marker):
         open(marker, "w").close()
         raise RuntimeError("flaky double: first attempt fails")
@@ -249,13 +252,13 @@ def flaky_execute_job(job):
 
 @pytest.mark.parametrize("retries", [1, 0])
 def test_a_task_that_raises_is_resubmitted_and_counted(photos, cluster, tmp_path, monkeypatch, retries):
-    from codecbench.bench.executors import dask as dask_executor
+    from codecbench.run.executors import dask as dask_executor
 
     flaky_dir = tmp_path / "flaky"
     flaky_dir.mkdir()
     plan = plan_suite(make_suite(photos), log=lambda _: None)
-    monkeypatch.setattr(dask_executor, "execute_job", flaky_execute_job)
-    jobs = [dataclasses.replace(j, extra=(("flaky_dir", str(flaky_dir)),)) for j in plan.jobs[:2]]
+    monkeypatch.setattr(dask_executor, "execute_job", functools.partial(flaky_execute_job, flaky_dir=str(flaky_dir)))
+    jobs = plan.jobs[:2]
     with executors.create("dask", scheduler=cluster.scheduler_address, retries=retries) as ex:
         out = list(ex.run(jobs))
     recs = [r for _, r in out]

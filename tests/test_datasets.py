@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from codecbench.bench import datasets as ds
-from codecbench.bench.datasets import (
+from codecbench import datasets as ds
+from codecbench import hashcache
+from codecbench.datasets import (
     CAMVID_CLASSES,
     CITYSCAPES_CLASSES,
     DatasetError,
@@ -29,7 +30,7 @@ def hash_cache(tmp_path_factory, monkeypatch):
     """Each test gets its own on-disk and in-memory hash cache."""
     folder = tmp_path_factory.mktemp("hashcache")
     monkeypatch.setenv("CODECBENCH_CACHE", str(folder))
-    monkeypatch.setattr(ds, "_memory", {})
+    monkeypatch.setattr(hashcache, "_memory", {})
     return folder / "hashes.json"
 
 
@@ -117,15 +118,15 @@ def test_hash_cache_and_invalidation(tmp_path, hash_cache, monkeypatch):
     assert hash_cache.exists()
     calls = []
     real = ds.content_hash
-    monkeypatch.setattr(ds, "content_hash", lambda im: calls.append(1) or real(im))
-    monkeypatch.setattr(ds, "_memory", {})  # force the on-disk cache
+    monkeypatch.setattr(hashcache, "content_hash", lambda im: calls.append(1) or real(im))
+    monkeypatch.setattr(hashcache, "_memory", {})  # force the on-disk cache
     again = load_dataset("folder", root=tmp_path).images[0]
     assert again.hash == first.hash and calls == []
     write_png(p, rand_rgb(2, 20, 20))  # new content, new size/mtime
     os.utime(p, ns=(1, 10**18))
     changed = load_dataset("folder", root=tmp_path).images[0]
     assert len(calls) == 1 and changed.hash != first.hash
-    monkeypatch.setattr(ds, "content_hash", real)
+    monkeypatch.setattr(hashcache, "content_hash", real)
     with pytest.raises(ImageLoadError, match="content changed"):
         load_image(first)
 

@@ -12,7 +12,12 @@ import torch
 
 from codecbench.metrics.segmenters import create
 from codecbench.metrics.segmenters.espnet import (
-    BGR_MEAN, BGR_STD, ESPNet, ESPNetSegmenter, load_network, preprocess,
+    BGR_MEAN,
+    BGR_STD,
+    ESPNet,
+    ESPNetSegmenter,
+    load_network,
+    preprocess,
 )
 from codecbench.metrics.segmenters.registry import SegmenterError, confusion, scores
 
@@ -155,7 +160,7 @@ def test_weights_with_code_are_refused(tmp_path):
 # --- with the shared weights and CamVid --------------------------------------------------------------------
 
 def _camvid_pairs(camvid_dir: Path, limit: int | None = None):
-    from codecbench.bench.datasets import load_dataset, load_image, load_label
+    from codecbench.datasets import load_dataset, load_image, load_label
 
     ds = load_dataset("camvid", root=camvid_dir, split="test", limit=limit)
     return ds, [(load_image(r), load_label(r)) for r in ds.images]
@@ -175,7 +180,7 @@ def test_camvid_test_class_accuracy_matches_published(espnet_weights, camvid_dir
     """Published figure (Mehta et al. 2018): class-average accuracy 68.30 % on the 233 CamVid test frames."""
     torch.set_num_threads(2)
     seg = create("espnet", weights=str(espnet_weights), device="cpu", batch_size=8)
-    from codecbench.bench.datasets import load_dataset, load_image, load_label
+    from codecbench.datasets import load_dataset, load_image, load_label
 
     ds = load_dataset("camvid", root=camvid_dir, split="test")
     assert len(ds.images) == 233

@@ -260,7 +260,7 @@ def test_training_resume_is_exact_and_warm_start_skips_mismatch(tmp_path):
 
 
 def test_plugin_encode_decode_and_details(tiny_ckpt, street):
-    from codecbench.codecs.gan.plugin import GAN
+    from codecbench.codecs.gan.spec import GAN
 
     path, mid = tiny_ckpt
     c = GAN.bind(checkpoint=str(path), device="cpu")
@@ -275,7 +275,7 @@ def test_plugin_encode_decode_and_details(tiny_ckpt, street):
 
 
 def test_plugin_explains_missing_checkpoint(tmp_path):
-    from codecbench.codecs.gan.plugin import GAN
+    from codecbench.codecs.gan.spec import GAN
 
     with pytest.raises(CodecUnavailable, match="not found"):
         GAN.bind(checkpoint=str(tmp_path / "missing.safetensors"))
@@ -283,7 +283,7 @@ def test_plugin_explains_missing_checkpoint(tmp_path):
 
 @pytest.mark.parametrize("name", shipped_names())
 def test_shipped_checkpoint_real_bpp_below_bound(name, photo):
-    from codecbench.codecs.gan.plugin import GAN
+    from codecbench.codecs.gan.spec import GAN
 
     c = GAN.bind(checkpoint=name, device="cpu")
     lm = c.runtime["loaded"]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
-from codecbench.bench import reports
-from codecbench.bench.store import Store
 from store_probe import stored_points  # noqa: E402
+
+from codecbench.report import reports
+from codecbench.run.store import Store
 
 TARGETS = [0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from codecbench.bench.store import Store, target_key
+from codecbench.run.store import Store, target_key
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "results.ipynb"
 

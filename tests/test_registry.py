@@ -82,6 +82,7 @@ def test_list_json(fresh_registry, capsys):
 
 def test_list_text_explains_unavailable(fresh_registry, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("CODECBENCH_CACHE", str(tmp_path / "cache"))  # no cached libbpg build either
     monkeypatch.delenv("CODECBENCH_BPGENC", raising=False)
     monkeypatch.delenv("CODECBENCH_BPGDEC", raising=False)
     assert main(["list"]) == 0

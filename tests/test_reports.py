@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from codecbench.bench import compressai, reports
-from codecbench.bench.store import Store, target_key
+from codecbench.report import compressai, reports
+from codecbench.run.store import Store, target_key
 
 
 def _rec(img, codec, target, bpp, psnr, status="ok", cm=None):
@@ -89,13 +89,13 @@ def test_compressai_round_trip(tmp_path, store):
 def test_bad_reference_files_name_the_file(tmp_path, content, problem):
     p = tmp_path / "bad.json"
     p.write_text(content)
-    with pytest.raises(compressai.ReferenceError) as err:
+    with pytest.raises(compressai.ReferenceCurveError) as err:
         compressai.read_reference(p)
     assert str(p) in str(err.value) and problem in str(err.value)
 
 
 def test_plot_writes_png_and_svg(tmp_path, store):
-    from codecbench.bench.plots import plot_curves
+    from codecbench.report.plots import plot_curves
 
     agg = reports.aggregate(reports.load_points(store))
     files = plot_curves(agg, tmp_path / "out" / "rd", log_x=True, formats=("png", "svg", "pdf"))
@@ -112,7 +112,8 @@ def test_dataset_miou_with_a_void_answer_column(tmp_path):
         r["confusion_void_column"] = True
         s.put(r)
     agg = reports.aggregate(reports.load_points(tmp_path))
-    assert agg.miou_dataset.iloc[0] == pytest.approx(100 * (6 / 10 + 8 / 10) / 2)  # IoU0 = 6/(10+6-6), IoU1 = 8/(8+10-8)
+    # IoU0 = 6/(10+6-6), IoU1 = 8/(8+10-8)
+    assert agg.miou_dataset.iloc[0] == pytest.approx(100 * (6 / 10 + 8 / 10) / 2)
 
 
 def test_curves_use_only_targets_every_image_reached(store):

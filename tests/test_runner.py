@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from codecbench.bench import reports
-from codecbench.bench.runner import RunError, plan_suite, run_suite
-from codecbench.bench.store import Store
-from codecbench.bench.suite import parse_suite
 from codecbench.codecs import registry
 from codecbench.codecs.spec import CodecSpec
+from codecbench.report import reports
+from codecbench.run.runner import RunError, plan_suite, run_suite
+from codecbench.run.store import Store
+from codecbench.run.suite import parse_suite
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +66,11 @@ def _double(name, knob=None, unavailable=None, **defaults):
 
 @pytest.fixture()
 def doubles(monkeypatch):
-    registry.specs()
-    monkeypatch.setitem(registry._cache, "png_double", _double("png_double"))
-    monkeypatch.setitem(registry._cache, "absent_double", _double("absent_double", unavailable=lambda s: "no binary"))
+    registry.register("png_double", _double("png_double"), replace=True)
+    registry.register("absent_double", _double("absent_double", unavailable=lambda s: "no binary"), replace=True)
     yield
+    registry.REGISTRY.unregister("png_double")
+    registry.REGISTRY.unregister("absent_double")
 
 
 # --- tests --------------------------------------------------------------------------------------------------------
@@ -160,7 +161,7 @@ def test_keep_writes_bitstreams_and_decoded_images(photos, tmp_path):
 def test_process_pool_gives_the_in_process_points_and_gpu_jobs_get_one_worker(photos, tmp_path):
     import os
 
-    from codecbench.bench.executors import create
+    from codecbench.run.executors import create
 
     s = suite(photos, codecs=("jpeg", "webp"), targets=(0.5,))
     jobs = plan_suite(s, log=lambda _: None).jobs
@@ -178,7 +179,7 @@ def test_process_pool_gives_the_in_process_points_and_gpu_jobs_get_one_worker(ph
 
 
 def test_unknown_executor_is_a_clear_error():
-    from codecbench.bench.executors import create
+    from codecbench.run.executors import create
 
     with pytest.raises(ValueError, match="unknown executor 'nope'"):
         create("nope")

@@ -9,6 +9,8 @@ from importlib.metadata import EntryPoint
 import numpy as np
 import pytest
 
+from codecbench import plugins as plugins_module
+from codecbench.errors import DeviceUnavailable, PluginUnavailable
 from codecbench.metrics.miou import confusion_matrix, scores_from_confusion
 from codecbench.metrics.segmenters import registry
 from codecbench.metrics.segmenters.registry import SegmenterError, check_images, confusion, scores
@@ -55,8 +57,10 @@ def plugins(tmp_path, monkeypatch):
     def fake_entry_points(*, group):
         return [ep for ep in eps if ep.group == group]
 
-    monkeypatch.setattr(registry, "entry_points", fake_entry_points)
+    monkeypatch.setattr(plugins_module, "entry_points", fake_entry_points)
+    registry.REGISTRY.refresh()
     yield
+    registry.REGISTRY.refresh()
     sys.modules.pop("toy_segmenter_plugin", None)
 
 
@@ -81,17 +85,20 @@ def test_entry_point_plugin_is_created_with_options(plugins):
     assert (out[0] == 0).all() and (out[1] == 3).all()
 
 
-def test_broken_plugins_warn_and_are_left_out(plugins):
+def test_broken_plugins_are_listed_with_the_reason_and_a_clash_warns(plugins):
     with pytest.warns(UserWarning) as caught:
         names = registry.names()
-        found = registry.factories()
     messages = " ".join(str(w.message) for w in caught)
-    assert "broken" in messages and "no_such_module_for_codecbench_tests" in messages
-    assert "notcallable" in messages
-    assert "tries to replace 'espnet'" in messages
-    assert "broken" not in names and "notcallable" not in names
-    assert names[0] == "espnet" and "toy" in names
-    assert found["espnet"] == registry.BUILTIN["espnet"]  # the built-in is not replaced
+    assert "name clash" in messages and "'espnet'" in messages
+    assert names[0] == "espnet" and {"toy", "broken", "notcallable"} <= set(names)
+    assert registry.unavailable("broken").startswith("plugin failed to load: ModuleNotFoundError")
+    assert "no_such_module_for_codecbench_tests" in registry.unavailable("broken")
+    assert "not callable" in registry.unavailable("notcallable")
+    assert registry.unavailable("toy") is None
+    with pytest.raises(PluginUnavailable, match="plugin failed to load"):
+        registry.create("broken")
+    found = registry.factories()
+    assert "broken" not in found and found["espnet"].__name__ == "ESPNetSegmenter"  # the built-in is kept
 
 
 def test_object_without_the_interface_is_refused(plugins):
@@ -111,7 +118,7 @@ def test_cuda_request_without_cuda_is_explained(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert registry.resolve_device("auto").type == "cpu"
-    with pytest.raises(SegmenterError, match="CUDA is not available"):
+    with pytest.raises(DeviceUnavailable, match="CUDA is not available"):
         registry.resolve_device("cuda")
 
 

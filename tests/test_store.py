@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from codecbench.bench.store import Store, StoreError, point_key, resolve_store, target_key, write_atomic
+from codecbench.run.store import Store, StoreError, point_key, resolve_store, target_key, write_atomic
 
 
 def rec(i: int = 0, status: str = "ok", **kw):

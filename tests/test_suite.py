@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codecbench.bench.suite import SuiteError, find_suite, load_suite
+from codecbench.run.suite import SuiteError, find_suite, load_suite
 
 
 @pytest.mark.parametrize("name", ["quick", "kodak", "camvid"])
@@ -89,3 +89,15 @@ def test_suites_found_through_the_environment(tmp_path, monkeypatch):
     (tmp_path / "mine.toml").write_text(GOOD)
     monkeypatch.setenv("CODECBENCH_SUITES", str(tmp_path))
     assert find_suite("mine") == (tmp_path / "mine.toml").resolve()
+
+
+def test_metrics_precision(tmp_path):
+    from codecbench.run.runner import plan_suite
+
+    assert load_suite(_write(tmp_path, GOOD)).precision == "float32"
+    s = load_suite(_write(tmp_path, GOOD.replace("[suite]", "[suite]\nprecision = 'float64'")))
+    assert s.precision == "float64" and s.as_dict()["precision"] == "float64"
+    assert {j.precision for j in plan_suite(s, log=lambda _: None).jobs} == {"float64"}
+    path = _write(tmp_path, GOOD.replace("[suite]", "[suite]\nprecision = 'float16'"))
+    with pytest.raises(SuiteError, match="'suite.precision'"):
+        load_suite(path)

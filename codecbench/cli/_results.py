@@ -5,29 +5,31 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
+from codecbench.errors import CodecbenchError
 
-class ResultsUnavailable(Exception):
-    """Reading RESULTS failed; ``code`` is the exit status (2: unreadable, 1: empty)."""
 
-    def __init__(self, code: int):
-        super().__init__(code)
-        self.code = code
+class ResultsUnavailable(CodecbenchError):
+    """RESULTS holds no points (exit status 1; an unreadable store is a StoreError, exit status 2)."""
+
+    exit_code = 1
 
 
 def load_results(prog: str, results: str, reference_files: Sequence[str] = ()):
-    """(points DataFrame, reference curves) of a store; prints the problem to stderr and raises
-    ResultsUnavailable when the store cannot be read, a reference is invalid, or there are no points."""
-    from codecbench.bench import reports
-    from codecbench.bench.compressai import ReferenceError, read_reference
-    from codecbench.bench.store import StoreError
+    """(points DataFrame, reference curves) of a store. Raises StoreError (unreadable store),
+    ReferenceCurveError (invalid reference file) or ResultsUnavailable (no points); main() reports them."""
+    from codecbench.report import reports
+    from codecbench.report.compressai import read_reference
 
-    try:
-        points = reports.load_points(results)
-        refs = [read_reference(f) for f in reference_files]
-    except (StoreError, ReferenceError) as exc:
-        print(f"codecbench {prog}: {exc}", file=sys.stderr)
-        raise ResultsUnavailable(2) from None
+    points = reports.load_points(results)
+    refs = [read_reference(f) for f in reference_files]
     if points.empty:
-        print(f"codecbench {prog}: {results}: the store holds no points", file=sys.stderr)
-        raise ResultsUnavailable(1)
+        raise ResultsUnavailable(f"{results}: the store holds no points")
+    taken = set(points["codec"])
+    for ref in refs:  # a reference named like a codec label would merge into that codec's curve
+        if ref.name in taken:
+            new = f"{ref.name} (reference)"
+            print(f"codecbench {prog}: note: reference {ref.source} is named {ref.name!r} like a codec of the store; "
+                  f"shown as {new!r}", file=sys.stderr)
+            ref.name = new
+        taken.add(ref.name)
     return points, refs

@@ -7,11 +7,10 @@ Exits 1 when a point regressed (quality lower, or bpp higher, beyond tolerance) 
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from codecbench.bench.check import DEFAULT_TOLERANCES
+    from codecbench.report.tolerances import DEFAULT_TOLERANCES
 
     defaults = ", ".join(f"{k}={v:g}" for k, v in DEFAULT_TOLERANCES.items())
     p = sub.add_parser("check", help="compare results with a committed baseline (CI gate)", description=__doc__)
@@ -25,29 +24,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from codecbench.bench import check, reports
-    from codecbench.cli._results import ResultsUnavailable, load_results
+    from codecbench.cli._results import load_results
+    from codecbench.report import check, reports
 
-    try:
-        tol = check.parse_tolerances(args.tol)
-    except ValueError as exc:
-        print(f"codecbench check: {exc}", file=sys.stderr)
-        return 2
-    try:
-        points, _ = load_results("check", args.results)
-    except ResultsUnavailable as exc:
-        return exc.code
+    tol = check.parse_tolerances(args.tol)
+    points, _ = load_results("check", args.results)
     agg = reports.aggregate(points)
     suite = str(points["suite"].iloc[0]) if "suite" in points.columns else ""
     if args.write:
         check.write_baseline(check.baseline_from(agg, suite), args.baseline)
         print(f"baseline written to {args.baseline}")
         return 0
-    try:
-        baseline = check.read_baseline(args.baseline)
-    except check.BaselineError as exc:
-        print(f"codecbench check: {exc}", file=sys.stderr)
-        return 2
+    baseline = check.read_baseline(args.baseline)
     deltas = check.compare(agg, baseline, tol)
     print(check.report(deltas, all_rows=args.all), end="")
     return 1 if check.failed(deltas) else 0

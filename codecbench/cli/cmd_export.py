@@ -1,9 +1,8 @@
-"""``codecbench export RESULTS``: write each codec's curve as CompressAI-style JSON (bpp, psnr-rgb, ms-ssim-rgb, ...)."""
+"""``codecbench export RESULTS``: write each codec's curve as CompressAI-style JSON (bpp, psnr-rgb, ms-ssim-rgb, …)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,30 +20,24 @@ def run(args: argparse.Namespace) -> int:
     import re
     from pathlib import Path
 
-    from codecbench.bench import reports
-    from codecbench.bench.compressai import export
-    from codecbench.bench.store import resolve_store
-    from codecbench.cli._results import ResultsUnavailable, load_results
+    from codecbench.atomicio import atomic_write_text
+    from codecbench.cli._results import load_results
+    from codecbench.errors import BadInput
+    from codecbench.report import reports
+    from codecbench.report.compressai import export
+    from codecbench.run.store import resolve_store
 
-    try:
-        points, _ = load_results("export", args.results)
-    except ResultsUnavailable as exc:
-        return exc.code
+    points, _ = load_results("export", args.results)
     agg = reports.aggregate(points)
     codecs = args.codec or list(dict.fromkeys(agg["codec"]))
     out = Path(args.output) if args.output else resolve_store(args.results).parent / "compressai"
     single = out.suffix == ".json"
     if single and len(codecs) != 1:
-        print("codecbench export: a .json output needs exactly one --codec", file=sys.stderr)
-        return 2
+        raise BadInput(f"{out}: a .json output needs exactly one --codec")
     for codec in codecs:
-        try:
-            doc = export(agg, codec)
-        except ValueError as exc:
-            print(f"codecbench export: {exc}", file=sys.stderr)
-            return 2
+        doc = export(agg, codec)
         path = out if single else out / (re.sub(r"[^A-Za-z0-9._-]+", "_", codec) + ".json")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
         print(path)
     return 0

@@ -8,7 +8,6 @@ With --segmenter, the segmenter's prediction is drawn under each frame and the g
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,21 +28,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from codecbench.bench.figures import FigureError, frame_panels, write_frame_figure
-    from codecbench.bench.store import StoreError, resolve_store
-    from codecbench.codecs.spec import CodecError
+    from codecbench.errors import BadInput
+    from codecbench.report.figures import frame_panels, write_frame_figure
+    from codecbench.run.store import resolve_store
 
     if args.columns < 1:
-        print("codecbench frames: --columns must be at least 1", file=sys.stderr)
-        return 2
-    try:
-        panels = frame_panels(args.results, image_id=args.image, target=args.target, labels=args.labels)
-        out = Path(args.output) if args.output else resolve_store(args.results).parent / f"frames_{args.target:g}.png"
-        path = write_frame_figure(panels, out, segmenter=args.segmenter,
-                                  segmenter_options={"device": args.device} if args.segmenter else None,
-                                  columns=args.columns)
-    except (StoreError, FigureError, CodecError, ValueError) as exc:
-        print(f"codecbench frames: {exc}", file=sys.stderr)
-        return 2
+        raise BadInput(f"--columns must be at least 1, got {args.columns}")
+    panels = frame_panels(args.results, image_id=args.image, target=args.target, labels=args.labels)
+    out = Path(args.output) if args.output else resolve_store(args.results).parent / f"frames_{args.target:g}.png"
+    path = write_frame_figure(panels, out, segmenter=args.segmenter,
+                              segmenter_options={"device": args.device} if args.segmenter else None,
+                              columns=args.columns)
     print(path)
     return 0

@@ -15,7 +15,7 @@ from dataclasses import fields
 
 
 def register(subparsers) -> None:
-    from codecbench.codecs.gan.train import TrainConfig
+    from codecbench.codecs.gan.config import TrainConfig  # torch-free: --help must not import torch
 
     p = subparsers.add_parser("gan", help="train / export / inspect GAN codec checkpoints")
     sub = p.add_subparsers(dest="gan_command", metavar="ACTION")
@@ -35,7 +35,8 @@ def register(subparsers) -> None:
     t.add_argument("--gan-start", type=int, default=d.gan_start, help="steps of pure-MSE warm-up before GAN losses")
     t.add_argument("--crop", type=int, default=d.crop, help="random crop side in pixels (multiple of 16)")
     t.add_argument("--batch", type=int, default=d.batch)
-    t.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (GAN phase; warm-up too unless --warmup-lr)")
+    t.add_argument("--lr", type=float, default=d.lr,
+                   help="Adam learning rate (GAN phase; warm-up too unless --warmup-lr)")
     t.add_argument("--warmup-lr", type=float, default=None, help="learning rate during the MSE warm-up")
     t.add_argument("--val-every", type=int, default=d.val_every)
     t.add_argument("--val-count", type=int, default=d.val_count, help="images held out from the end of the list")
@@ -43,8 +44,20 @@ def register(subparsers) -> None:
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--device", default=d.device, help="auto|cpu|cuda")
     t.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
-    t.add_argument("--init-from", default=None, help="warm start: a run folder or checkpoint (mismatched tensors skipped)")
+    t.add_argument("--init-from", default=None,
+                   help="warm start: a run folder or checkpoint (mismatched tensors skipped)")
     t.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    t.add_argument("--channels-last", action="store_true", help="NHWC activations (always on with CUDA)")
+    t.add_argument("--compile", action="store_true", help="torch.compile the E+G and D forward passes")
+    t.add_argument("--no-fuse-d", dest="fuse_d", action="store_false",
+                   help="score real and fake crops in two D passes (default: one fused pass, exact)")
+    t.add_argument("--snapshot-every", type=int, default=d.snapshot_every,
+                   help="export the EMA weights to RUN/snapshots/ every N steps (learning curves)")
+    t.add_argument("--seg-weight", type=float, default=d.seg_weight,
+                   help="task-aware term (beyond the paper): weight of KL(ESPNet(x) || ESPNet(recon)); 0 = off")
+    t.add_argument("--max-minutes", type=float, default=d.max_minutes,
+                   help="stop after this many minutes of this call, state saved (resume by running it again)")
+    t.add_argument("--seg-weights", default=None, help="ESPNet weights for --seg-weight (default: shared CamVid)")
     t.add_argument("--export", default=None, help="when done, ship the EMA weights to this path (.safetensors + .json)")
     t.set_defaults(func=_train)
     e = sub.add_parser("export", help="ship a run's EMA encoder+generator as a checkpoint")
@@ -64,6 +77,10 @@ def _train(args: argparse.Namespace) -> int:
     opts = {k: v for k, v in vars(args).items() if k in names and k != "command" and v is not None}
     parts = ["codecbench", "gan", "train", "--run", args.run]
     for k, v in opts.items():
+        if isinstance(v, bool):  # store_true / store_false flags
+            if v != getattr(TrainConfig, k):
+                parts.append(f"--{k.replace('_', '-')}" if v else f"--no-{k.replace('_', '-')}")
+            continue
         parts += [f"--{k.replace('_', '-')}", str(v)]
     if args.export:
         parts += ["--export", args.export]

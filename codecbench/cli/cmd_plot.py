@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,28 +17,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="CompressAI-style JSON curve to draw dashed (repeatable)")
     p.add_argument("--title", help="figure title")
     p.add_argument("--partial", action="store_true",
-                   help="also draw targets only some images reached (default: only targets every image reached)")
+                   help="lines through targets only some images reached too (default: lines over targets every "
+                        "image reached, the others as hollow markers)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from codecbench.bench import plots, reports
-    from codecbench.bench.store import resolve_store
-    from codecbench.cli._results import ResultsUnavailable, load_results
+    from codecbench.cli._results import load_results
+    from codecbench.report import plots, reports
+    from codecbench.run.store import resolve_store
 
-    try:
-        points, refs = load_results("plot", args.results, args.reference)
-    except ResultsUnavailable as exc:
-        return exc.code
+    points, refs = load_results("plot", args.results, args.reference)
     full = reports.with_references(reports.aggregate(points), refs)
     stem = args.output or resolve_store(args.results).parent / ("rd_logx" if args.log_x else "rd")
-    try:
-        files = plots.plot_curves(full, stem, metrics=args.metrics, log_x=args.log_x,
-                                  formats=args.formats or ("png", "svg"), title=args.title,
-                                  references=[r.name for r in refs], complete=not args.partial)
-    except ValueError as exc:
-        print(f"codecbench plot: {exc}", file=sys.stderr)
-        return 2
+    files = plots.plot_curves(full, stem, metrics=args.metrics, log_x=args.log_x,
+                              formats=args.formats or ("png", "svg"), title=args.title,
+                              references=[r.name for r in refs], complete=not args.partial)
     for f in files:
         print(f)
     return 0

@@ -35,36 +35,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from codecbench.bench.datasets import DatasetError, load_dataset
-    from codecbench.imageio import ImageLoadError
-    from codecbench.metrics.segmenters import SegmenterError, create
-
-    def fail(message: str, code: int = 2) -> int:
-        print(f"codecbench segment-eval: {message}", file=sys.stderr)
-        return code
+    from codecbench.datasets import load_dataset
+    from codecbench.errors import BadInput
+    from codecbench.metrics.segmenters import create
 
     if args.batch_size < 1:
-        return fail(f"--batch-size must be ≥ 1, got {args.batch_size}")
-    try:
-        dataset = load_dataset(args.dataset, root=args.root, split=args.split, limit=args.limit)
-    except (DatasetError, ValueError, FileNotFoundError) as exc:
-        return fail(str(exc))
+        raise BadInput(f"--batch-size must be ≥ 1, got {args.batch_size}")
+    dataset = load_dataset(args.dataset, root=args.root, split=args.split, limit=args.limit)
     if not dataset.labelled:
-        return fail(f"dataset {dataset.name!r} has no labels to score against")
+        raise BadInput(f"dataset {dataset.name!r} has no labels to score against")
     options = {"device": args.device, "batch_size": args.batch_size}
     if args.weights:
         options["weights"] = args.weights
-    try:
-        seg = create(args.segmenter, **options)
-    except (KeyError, SegmenterError, ValueError, TypeError) as exc:
-        return fail(str(exc).strip("'\""))
+    seg = create(args.segmenter, **options)
     if seg.num_classes != dataset.num_classes:
-        return fail(f"segmenter {seg.name!r} predicts {seg.num_classes} classes, dataset {dataset.name!r} has "
-                    f"{dataset.num_classes}")
-    try:
-        cm, seconds = evaluate(seg, dataset, args.batch_size, progress=not args.no_progress)
-    except (ImageLoadError, SegmenterError) as exc:
-        return fail(str(exc), 1)
+        raise BadInput(f"segmenter {seg.name!r} predicts {seg.num_classes} classes, dataset {dataset.name!r} has "
+                       f"{dataset.num_classes}")
+    cm, seconds = evaluate(seg, dataset, args.batch_size, progress=not args.no_progress)
     report = build_report(seg, dataset, args.split, cm, seconds)
     if args.json:
         print(json.dumps(report, indent=2, allow_nan=False))
@@ -83,7 +70,7 @@ def evaluate(seg, dataset, batch_size: int, progress: bool = False):
     import numpy as np
     from tqdm import tqdm
 
-    from codecbench.bench.datasets import load_image, load_label
+    from codecbench.datasets import load_image, load_label
     from codecbench.metrics.segmenters.registry import confusion
 
     c = seg.num_classes
@@ -98,7 +85,8 @@ def evaluate(seg, dataset, batch_size: int, progress: bool = False):
 
     with tqdm(total=len(dataset.images), unit="img", disable=True if not progress else None, file=sys.stderr,
               desc=f"{seg.name} on {dataset.name}") as bar:
-        refs, images = [], []
+        refs: list = []
+        images: list[np.ndarray] = []
         for ref in dataset.images:
             image = load_image(ref)
             if images and (len(images) == batch_size or image.shape != images[0].shape):

@@ -7,8 +7,9 @@ cannot encode. Pillow's manylinux/macOS wheels carry their own libopenjp2 (``pil
 XDG_CONFIG_HOME that exists only around glymur's import.
 
 Choice of library, via ``CODECBENCH_OPENJP2``:
-- unset or ``auto``: the system library when ctypes finds one (or the user has a glymurrc),
-  else Pillow's bundled copy;
+- unset or ``auto``: the user's glymurrc when there is one, else Pillow's bundled copy (so the OpenJPEG
+  version, part of every JPEG 2000 point's key, follows the pinned Pillow wheel rather than whatever the
+  system happens to carry), else the system library;
 - ``system``: glymur's own discovery only; ``bundled``: Pillow's copy; any other value: a path.
 """
 
@@ -76,7 +77,8 @@ def import_glymur() -> ModuleType:
         _state.setdefault("source", "already imported")
         return sys.modules["glymur"]
     choice = os.environ.get(ENV_VAR, "auto").strip() or "auto"
-    if choice == "system" or (choice == "auto" and (find_library("openjp2") or _user_glymurrc())):
+    if choice == "system" or (choice == "auto" and (_user_glymurrc() or (bundled_openjp2() is None
+                                                                         and find_library("openjp2")))):
         import glymur
 
         _state["source"] = "system"

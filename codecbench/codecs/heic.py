@@ -12,7 +12,7 @@ import io
 
 import numpy as np
 
-from .spec import CodecError, CodecSpec, Knob, Settings
+from .spec import CodecError, CodecSpec, Knob, Settings, check_decode_size
 
 _CHROMA = {"4:2:0": 420, "4:2:2": 422, "4:4:4": 444}
 
@@ -37,7 +37,10 @@ def _decode(data: bytes, s: Settings) -> np.ndarray:
 
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+        check_decode_size("HEIC", heif.size[0], heif.size[1], len(data))  # from the header, before decoding
         out = np.asarray(heif)
+    except CodecError:
+        raise
     except Exception as exc:
         raise CodecError(f"libheif/libde265 failed to decode {len(data)} bytes: {exc}") from exc
     if out.ndim == 3 and out.shape[2] == 4:
@@ -76,5 +79,6 @@ HEIC = CodecSpec(
     encode=_encode,
     decode=_decode,
     defaults={"subsampling": "4:2:0", "preset": "slow"},
+    choices={"subsampling": tuple(_CHROMA)},
     unavailable=_unavailable,
 )

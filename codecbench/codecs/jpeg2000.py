@@ -14,13 +14,14 @@ Resolution levels: ``levels`` (default 5) capped at floor(log2(min side)) for sm
 from __future__ import annotations
 
 import math
+import struct
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ._glymur_setup import import_glymur, library_source, openjpeg_version
-from .spec import CodecError, CodecSpec, Knob, Settings
+from .spec import CodecError, CodecSpec, Knob, Settings, check_decode_size
 
 MARGIN_BYTES = 32  # safety below the budget for OpenJPEG's unaccounted marker bytes
 MARGIN_FRACTION = 0.001
@@ -70,7 +71,17 @@ def _encode(image: np.ndarray, bpp: float, s: Settings) -> bytes:
         return path.read_bytes()
 
 
+def _check_siz(data: bytes) -> None:
+    """Image size from the codestream's SIZ marker (right after SOC), refused before OpenJPEG allocates."""
+    if len(data) >= 4 and data[:4] == b"\xff\x4f\xff\x51":
+        if len(data) < 4 + 38:
+            raise CodecError(f"JPEG 2000 stream of {len(data)} bytes is truncated inside its SIZ header")
+        _lsiz, _rsiz, xsiz, ysiz, xo, yo = struct.unpack_from(">HHIIII", data, 4)
+        check_decode_size("JPEG 2000", max(0, xsiz - xo), max(0, ysiz - yo), len(data))
+
+
 def _decode(data: bytes, s: Settings) -> np.ndarray:
+    _check_siz(bytes(data))
     glymur = import_glymur()
     with tempfile.TemporaryDirectory(prefix="codecbench-j2k-") as tmp:
         path = Path(tmp) / "image.j2k"
@@ -85,7 +96,11 @@ def _decode(data: bytes, s: Settings) -> np.ndarray:
 
 
 def _version() -> str:
-    return f"OpenJPEG {openjpeg_version()} via glymur {import_glymur().__version__} [{library_source()}]"
+    return f"OpenJPEG {openjpeg_version()} via glymur {import_glymur().__version__}"
+
+
+def _provenance(_s: Settings) -> dict[str, str]:
+    return {"openjp2": library_source()}  # "system" or "bundled with Pillow (libopenjp2-<hash>.so.2.5.4)"
 
 
 def _unavailable(s: Settings) -> str | None:
@@ -93,6 +108,10 @@ def _unavailable(s: Settings) -> str | None:
         version = openjpeg_version()
     except Exception as exc:  # glymur missing or broken
         return f"glymur could not be imported ({exc}); pip install glymur"
+    source = library_source()
+    if source.startswith("none found"):
+        return (f"no libopenjp2 at the requested place ({source}); install OpenJPEG >= 2.4 or set "
+                f"CODECBENCH_OPENJP2 to auto, system, bundled or an existing libopenjp2 path")
     if tuple(int(x) for x in version.split(".")[:2]) < (2, 4):
         return (
             f"glymur found no usable libopenjp2 (version {version}); install OpenJPEG >= 2.4 "
@@ -112,5 +131,7 @@ JPEG2000 = CodecSpec(
     encode=_encode,
     decode=_decode,
     defaults={"wavelet": "9/7", "levels": 5, "codeblock": 64, "progression": "LRCP"},
+    choices={"wavelet": ("9/7", "5/3"), "progression": ("LRCP", "RLCP", "RPCL", "PCRL", "CPRL")},
     unavailable=_unavailable,
+    provenance=_provenance,
 )

@@ -1,7 +1,7 @@
 """JPEG XL through pillow-jxl-plugin (libjxl via the jpegxl-rs Rust bindings).
 
 RGB uint8 H×W×3 in, a bare JPEG XL codestream out (no ISOBMFF container, no metadata boxes).
-The knob is libjxl's quality, a float 0–100 that libjxl maps to its butteraugli distance
+The knob is libjxl's quality, a float 0–99.99 (lossy mode refuses 100) that libjxl maps to its butteraugli distance
 (100 → 0, 90 → 1, 30 → 6.4, 0 → 25, the coarsest); higher quality = more bytes. ``effort``
 (1–10) trades encoder time for size. Rate control treats the knob as continuous.
 """
@@ -17,6 +17,10 @@ import numpy as np
 
 from .pillow_codecs import pil_decode
 from .spec import CodecError, CodecSpec, Knob, Settings
+
+# libjxl maps quality 100 to distance 0, which only lossless mode accepts ("The encoder API is used in an
+# incorrect way"); 99.99 (distance ~0.1009) is the highest lossy quality, verified with libjxl 0.12.0.
+MAX_LOSSY_QUALITY = 99.99
 
 
 def _encode(image: np.ndarray, quality: float, s: Settings) -> bytes:
@@ -73,7 +77,7 @@ JPEGXL = CodecSpec(
     summary="JPEG XL (VarDCT, lossy) via pillow-jxl-plugin",
     library="libjxl (pillow-jxl-plugin)",
     version=_version,
-    knob=Knob("quality", 0.0, 100.0, integer=False, increases_rate=True),
+    knob=Knob("quality", 0.0, MAX_LOSSY_QUALITY, integer=False, increases_rate=True),
     encode=_encode,
     decode=_decode,
     defaults={"effort": 7, "decoding_speed": 0},

@@ -12,17 +12,28 @@ a point lies within FLOAT_TOLERANCE (5 %) below the target ("below") or either s
 A codec whose knob is itself a rate (``Knob.is_bpp``, e.g. JPEG 2000) and a fixed-rate codec
 (knob None) are encoded exactly once. When even the lowest-rate setting exceeds the target, the
 result has ``reachable=False`` and carries that lowest setting and its bpp as ``min_bpp``.
+
+Several targets of one image: :class:`RateSession` (or :func:`match_bpp_targets`) shares one probe cache
+across them for an integer knob, so no setting is encoded twice for the image, and each search starts from
+every setting already probed (the bracket the previous target left) instead of from scratch. Each target's
+:class:`RateResult` counts only the encodes it added (0 when earlier searches already held its answer). For a
+monotone rate curve the answer does not depend on the order or the company of the targets (an integer search
+ends on two adjacent settings around the target), so a resumed run stores what an uninterrupted one does; on a
+rate plateau (several settings giving the same bytes, e.g. AVIF's and JPEG's lowest qualities) the recorded
+knob may be another setting of the plateau, with the same stream. A float knob's answer
+would depend on the probes it starts from (anywhere in the 5 % window), so float-knob targets keep one fresh
+search each; rate knobs (``is_bpp``) and fixed-rate codecs encode once per target anyway.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal, Union, cast
 
 import numpy as np
 
-from .spec import Codec, bpp_of
+from .spec import Codec, Knob, bpp_of
 
 KnobValue = Union[int, float]
 FLOAT_TOLERANCE = 0.05  # relative distance to the target at which a float-knob search stops
@@ -60,13 +71,15 @@ class _Probe:
     def __init__(self, codec: Codec, image: np.ndarray):
         self.codec, self.image = codec, image
         self.h, self.w = image.shape[:2]
-        knob = codec.knob
-        self.sign = 1 if knob.increases_rate else -1
+        if codec.knob is None:
+            raise ValueError(f"codec {codec.name!r} has no knob to search")
+        self.knob: Knob = codec.knob
+        self.sign = 1 if self.knob.increases_rate else -1
         self.cache: dict[KnobValue, tuple[bytes, float]] = {}
         self.trials: list[tuple[KnobValue, float]] = []
 
     def knob_of(self, u: float) -> KnobValue:
-        return self.codec.knob.clip(self.sign * u)
+        return self.knob.clip(self.sign * u)
 
     def u_of(self, knob_value: KnobValue) -> float:
         return self.sign * knob_value
@@ -80,9 +93,11 @@ class _Probe:
             self.trials.append((k, bpp))
         return k, self.cache[k][1]
 
-    def result(self, target, k, reachable, min_bpp) -> RateResult:
+    def result(self, target, k, reachable, min_bpp, first: int = 0) -> RateResult:
+        """The result at setting k; encodes and trials count what was encoded since trial number first."""
         data, bpp = self.cache[k]
-        return RateResult(target, k, bpp, data, len(self.trials), reachable, min_bpp, list(self.trials))
+        return RateResult(target, k, bpp, data, len(self.trials) - first, reachable, min_bpp,
+                          list(self.trials[first:]))
 
 
 def match_bpp(
@@ -90,7 +105,7 @@ def match_bpp(
     image: np.ndarray,
     target_bpp: float | None,
     *,
-    mode: Literal["below", "nearest"] = "below",
+    mode: Literal["below", "nearest"] | str = "below",
 ) -> RateResult:
     """Encode image (RGB uint8 H×W×3) with the codec at the setting that best meets target_bpp."""
     if mode not in ("below", "nearest"):
@@ -113,16 +128,55 @@ def match_bpp(
     return _search(_Probe(codec, image), target_bpp, mode)
 
 
+class RateSession:
+    """Rate control for several targets of one image with one codec, sharing one probe cache.
+
+    ``session.match(t)`` returns what :func:`match_bpp` would; its ``encodes`` and ``trials`` are only those
+    this target added. Shared only for integer knobs (see the module docstring). Asking targets in ascending
+    order is cheapest (the search starts at the low-rate end).
+    """
+
+    def __init__(self, codec: Codec, image: np.ndarray, mode: Literal["below", "nearest"] = "below"):
+        if mode not in ("below", "nearest"):
+            raise ValueError(f"mode must be 'below' or 'nearest', got {mode!r}")
+        self.codec, self.image, self.mode = codec, image, mode
+        knob = codec.knob
+        self.shared = knob is not None and knob.integer and not knob.is_bpp
+        self._probe = _Probe(codec, image) if self.shared else None
+
+    def match(self, target_bpp: float | None) -> RateResult:
+        if not self.shared:
+            return match_bpp(self.codec, self.image, target_bpp, mode=self.mode)
+        if target_bpp is None or not (target_bpp > 0 and math.isfinite(target_bpp)):
+            raise ValueError(f"codec {self.codec.name!r} needs a positive finite target bpp, got {target_bpp!r}")
+        probe = cast(_Probe, self._probe)  # set when shared
+        return _search(probe, target_bpp, self.mode, first=len(probe.trials))
+
+
+def match_bpp_targets(codec: Codec, image: np.ndarray, targets, *, mode: Literal["below", "nearest"] = "below"
+                      ) -> list[RateResult]:
+    """match_bpp for every target (results in the order given), searched in ascending order in one session."""
+    session = RateSession(codec, image, mode)
+    targets = list(targets)
+    out: dict[int, RateResult] = {}
+    for i in sorted(range(len(targets)), key=lambda i: targets[i]):
+        out[i] = session.match(targets[i])
+    return [out[i] for i in range(len(targets))]
+
+
 START_FRACTION = 0.3  # first probe: 30 % of the knob's span above its lowest-rate end (low-rate benchmark)
 DEFAULT_OCTAVES = 6.0  # prior slope before two points are known: the span covers ~2**6 in rate
 
 
-def _search(probe: _Probe, target: float, mode: str) -> RateResult:
-    knob = probe.codec.knob
+def _search(probe: _Probe, target: float, mode: str, first: int = 0) -> RateResult:
+    """Search one target; settings already in the probe's cache (trials before number first, from other
+    targets of the same image) seed the bracket and are never encoded again."""
+    knob = probe.knob
     u_min, u_max = sorted((probe.u_of(knob.low), probe.u_of(knob.high)))
     span = u_max - u_min
     log_t = math.log(target)
-    points: dict[float, float] = {}  # rate coordinate u -> log(bpp) - log(target), monotone in u
+    # rate coordinate u -> log(bpp) - log(target), monotone in u; seeded with what earlier targets probed
+    points = {probe.u_of(k): math.log(max(b, 1e-300)) - log_t for k, (_, b) in probe.cache.items()}
 
     def bracket():
         los = [u for u, fv in points.items() if fv <= 0]
@@ -142,21 +196,27 @@ def _search(probe: _Probe, target: float, mode: str) -> RateResult:
             return True
         return lo is not None and hi is not None and hi - lo <= span * 1e-6
 
-    u = u_min + START_FRACTION * span
-    if knob.integer:
-        u = float(round(u))
-    while len(probe.trials) < MAX_ENCODES:
+    # float knobs aim at the middle of the accepted window (0.975·target in "below" mode)
+    aim = math.log1p(-FLOAT_TOLERANCE / 2) if (not knob.integer and mode == "below") else 0.0
+    if points:
+        lo, hi = bracket()
+        u = None if done(lo, hi) else _next_point(points, lo, hi, u_min, u_max, knob.integer, aim)
+        if u is not None and probe.knob_of(u) in probe.cache:
+            u = None
+    else:
+        u = u_min + START_FRACTION * span
+        if knob.integer:
+            u = float(round(u))
+    while u is not None and len(probe.trials) - first < MAX_ENCODES:
         k, bpp = probe(u)
         points[probe.u_of(k)] = math.log(max(bpp, 1e-300)) - log_t
         lo, hi = bracket()
         if done(lo, hi):
             break
-        # float knobs aim at the middle of the accepted window (0.975·target in "below" mode)
-        aim = math.log1p(-FLOAT_TOLERANCE / 2) if (not knob.integer and mode == "below") else 0.0
         u = _next_point(points, lo, hi, u_min, u_max, knob.integer, aim)
         if u is None or probe.knob_of(u) in probe.cache:
             break
-    return _pick(probe, target, mode, u_min)
+    return _pick(probe, target, mode, u_min, first)
 
 
 def _next_point(points, lo, hi, u_min, u_max, integer, aim=0.0) -> float | None:
@@ -214,7 +274,7 @@ def _pchip_root(us, fs, lo, hi) -> float:
     return a
 
 
-def _pick(probe: _Probe, target: float, mode: str, u_min: float) -> RateResult:
+def _pick(probe: _Probe, target: float, mode: str, u_min: float, first: int = 0) -> RateResult:
     trials = probe.trials
     lowest_k, lowest_bpp = min(trials, key=lambda t: (t[1], probe.u_of(t[0])))
     min_bpp = lowest_bpp if probe.u_of(lowest_k) <= u_min else None
@@ -225,9 +285,9 @@ def _pick(probe: _Probe, target: float, mode: str, u_min: float) -> RateResult:
         below = [t for t in trials if t[1] <= target]
     if not below:
         # nothing at or under the target: the search ran to the lowest-rate setting
-        return probe.result(target, lowest_k, False, lowest_bpp)
+        return probe.result(target, lowest_k, False, lowest_bpp, first)
     if mode == "below":
         k = max(below, key=lambda t: (t[1], -abs(probe.u_of(t[0]))))[0]
     else:
         k = min(trials, key=lambda t: (abs(t[1] - target), t[1]))[0]
-    return probe.result(target, k, True, min_bpp)
+    return probe.result(target, k, True, min_bpp, first)

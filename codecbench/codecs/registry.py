@@ -6,21 +6,22 @@ A third-party package registers a codec by declaring, in its pyproject.toml::
     mycodec = "mypackage.codec:SPEC"
 
 where ``SPEC`` is a :class:`~codecbench.codecs.spec.CodecSpec` (or a zero-argument callable
-returning one). This module is the only place that lists the built-in codecs.
+returning one), or calls :func:`register` at run time. This module is the only place that lists the
+built-in codecs; the rules (precedence, name clashes, load failures) are :mod:`codecbench.plugins`'.
 """
 
 from __future__ import annotations
 
-import importlib
-import warnings
-from importlib.metadata import entry_points
 from typing import Any
+
+from codecbench.errors import PluginUnavailable, UnknownName
+from codecbench.plugins import Registry
 
 from .spec import Codec, CodecSpec, CodecUnavailable
 
 ENTRY_POINT_GROUP = "codecbench.codecs"
 
-# module path -> attribute holding the CodecSpec; each codec family is one short module.
+# name -> "module:attribute" holding the CodecSpec; each codec family is one short module.
 BUILTIN: dict[str, str] = {
     "jpeg": "codecbench.codecs.pillow_codecs:JPEG",
     "webp": "codecbench.codecs.pillow_codecs:WEBP",
@@ -29,26 +30,31 @@ BUILTIN: dict[str, str] = {
     "heic": "codecbench.codecs.heic:HEIC",
     "jpegxl": "codecbench.codecs.jpegxl:JPEGXL",
     "bpg": "codecbench.codecs.bpg:BPG",
-    "gan": "codecbench.codecs.gan.plugin:GAN",
+    "gan": "codecbench.codecs.gan.spec:GAN",
+    "sr": "codecbench.codecs.sr:SR",
 }
 
-_cache: dict[str, CodecSpec] | None = None
 
-
-def _load(target: str) -> CodecSpec:
-    module_name, _, attr = target.partition(":")
-    obj: Any = getattr(importlib.import_module(module_name), attr)
+def _as_spec(obj: Any) -> CodecSpec:
+    """A CodecSpec, or a zero-argument callable returning one."""
     if callable(obj) and not isinstance(obj, CodecSpec):
         obj = obj()
     if not isinstance(obj, CodecSpec):
-        raise TypeError(f"{target} is not a CodecSpec")
+        raise TypeError(f"{obj!r} is not a CodecSpec")
     return obj
 
 
-def _broken(name: str, target: str, exc: BaseException) -> CodecSpec:
-    """An always-unavailable spec standing for a built-in whose module failed to import, so that
-    `codecbench list` shows the reason instead of the whole registry failing."""
-    reason = f"module {target.partition(':')[0]} failed to import: {type(exc).__name__}: {exc}"
+REGISTRY: Registry[CodecSpec] = Registry("codec", ENTRY_POINT_GROUP, BUILTIN, _as_spec)
+
+
+def register(name: str, spec: CodecSpec | str, *, replace: bool = False) -> None:
+    """Register a codec at run time (a CodecSpec, a factory, or a "module:attr" string)."""
+    REGISTRY.register(name, spec, replace=replace)
+
+
+def _broken(name: str, reason: str) -> CodecSpec:
+    """An always-unavailable spec standing for an entry that failed to load, so that `codecbench list` shows
+    the reason instead of the whole registry failing."""
 
     def refuse(*_args: Any) -> Any:
         raise CodecUnavailable(f"codec {name!r} is unavailable: {reason}")
@@ -60,39 +66,26 @@ def _broken(name: str, target: str, exc: BaseException) -> CodecSpec:
 
 
 def specs(refresh: bool = False) -> dict[str, CodecSpec]:
-    """All codec specs by name: built-ins first, then entry points (which may not shadow a built-in)."""
-    global _cache
-    if _cache is not None and not refresh:
-        return _cache
-    found: dict[str, CodecSpec] = {}
-    for name, target in BUILTIN.items():
-        try:
-            found[name] = _load(target)
-        except Exception as exc:  # e.g. an optional dependency missing: report it, keep the rest
-            found[name] = _broken(name, target, exc)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in found:
-            warnings.warn(f"entry point {ep.value!r} tries to replace built-in codec {ep.name!r}; ignored")
-            continue
-        try:
-            obj = ep.load()
-            spec = obj() if callable(obj) and not isinstance(obj, CodecSpec) else obj
-            if not isinstance(spec, CodecSpec):
-                raise TypeError(f"{ep.value} is not a CodecSpec")
-        except Exception as exc:  # a broken plugin must not break the harness
-            warnings.warn(f"codec plugin {ep.name!r} ({ep.value}) failed to load: {exc}")
-            continue
-        found[ep.name] = spec
-    _cache = found
-    return found
+    """All codec specs by name: built-ins, entry points, register() calls. One that failed to load is a spec
+    whose ``unavailable()`` gives the reason."""
+    if refresh:
+        REGISTRY.refresh()
+    out: dict[str, CodecSpec] = {}
+    for name in REGISTRY.names():
+        reason = REGISTRY.reason(name)
+        out[name] = _broken(name, reason) if reason else REGISTRY.get(name)
+    return out
 
 
 def get(name: str) -> CodecSpec:
-    """The spec registered under name; KeyError lists the known names."""
-    all_specs = specs()
-    if name not in all_specs:
-        raise KeyError(f"unknown codec {name!r}; known codecs: {', '.join(sorted(all_specs))}")
-    return all_specs[name]
+    """The spec registered under name; UnknownName (a KeyError) lists the known names; a spec that failed to
+    load is returned as one that is unavailable with the reason."""
+    try:
+        return REGISTRY.get(name)
+    except PluginUnavailable:
+        return _broken(name, REGISTRY.reason(name) or "unknown reason")
+    except UnknownName:
+        raise UnknownName(f"unknown codec {name!r}; known codecs: {', '.join(sorted(REGISTRY.names()))}") from None
 
 
 def create(name: str, **settings: Any) -> Codec:

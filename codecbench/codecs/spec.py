@@ -19,12 +19,14 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from codecbench.errors import BadInput, CodecbenchError
+
 Settings = Mapping[str, Any]
 Encoder = Callable[[np.ndarray, Any, Settings], bytes]
 Decoder = Callable[[bytes, Settings], np.ndarray]
 
 
-class CodecError(RuntimeError):
+class CodecError(CodecbenchError, RuntimeError):
     """A codec failed on a given input (bad image, corrupted stream, crashed binary)."""
 
 
@@ -90,7 +92,16 @@ class CodecSpec:
     prepare: optional callable(settings) -> settings, run once by :meth:`bind` (validates and fills
         in settings, e.g. loads a model); its result is what encode/decode receive.
     details: optional callable(runtime settings) -> mapping of further facts that identify the
+        codec's output (a model's id and its F, L and nominal bpp), recorded with every result. A
+        ``model_id`` in it is part of the point key (a learned codec's weights).
+    keyless: the settings that do not change the bytes (a device, a path to a checkpoint whose model id
+        is keyed instead); recorded with every result but left out of the point key.
+    provenance: optional callable(runtime settings) -> mapping of facts that locate the implementation
+        without changing its output (binary path, shared-library file, torch build); recorded, never keyed.
+        ``version()`` must not contain them: it is part of the point key.
         codec's output (a model's id and its F, L and nominal bpp), recorded with every result.
+    choices: optional setting -> allowed values; :meth:`bind` refuses others (ValueError) before anything runs.
+        Every setting must also have the type of its default.
     """
 
     name: str
@@ -106,14 +117,23 @@ class CodecSpec:
     min_side: int = 1
     prepare: Callable[[Settings], Settings] | None = None
     details: Callable[[Settings], Mapping[str, Any]] | None = None
+    keyless: tuple[str, ...] = ()
+    provenance: Callable[[Settings], Mapping[str, Any]] | None = None
+    choices: Mapping[str, tuple] = field(default_factory=dict)
 
     def bind(self, **settings: Any) -> "Codec":
         unknown = set(settings) - set(self.defaults)
         if unknown:
-            raise ValueError(
+            raise BadInput(
                 f"codec {self.name!r}: unknown setting(s) {sorted(unknown)}; "
                 f"valid settings are {sorted(self.defaults)}"
             )
+        for key, value in settings.items():
+            _check_setting_type(self.name, key, value, self.defaults[key])
+            allowed = self.choices.get(key)
+            if allowed is not None and value not in allowed:
+                raise ValueError(f"codec {self.name!r}: setting {key!r} must be one of "
+                                 f"{', '.join(map(repr, allowed))}, got {value!r}")
         merged = {**self.defaults, **settings}
         reason = self.unavailable(merged)
         if reason:
@@ -145,27 +165,83 @@ class Codec:
         check_image(image, self.spec)
         if self.spec.knob is not None:
             if knob_value is None:
-                raise ValueError(f"codec {self.name!r} needs a value for its knob {self.spec.knob.name!r}")
+                raise BadInput(f"codec {self.name!r} needs a value for its knob {self.spec.knob.name!r}")
             knob_value = self.spec.knob.clip(knob_value)
-        return self.spec.encode(image, knob_value, self.runtime)
+        data = self.spec.encode(image, knob_value, self.runtime)
+        if not isinstance(data, (bytes, bytearray)):
+            raise CodecError(f"codec {self.name!r}: encode returned {type(data).__name__}; the CodecSpec contract "
+                             "is encode(image, knob, settings) -> bytes")
+        return data if isinstance(data, bytes) else bytes(data)
 
     def decode(self, data: bytes) -> np.ndarray:
         out = self.spec.decode(data, self.runtime)
+        if not isinstance(out, np.ndarray):
+            raise CodecError(f"codec {self.name!r}: decode returned {type(out).__name__}; the CodecSpec contract "
+                             "is decode(data, settings) -> numpy RGB uint8 H×W×3 array")
         if out.dtype != np.uint8 or out.ndim != 3 or out.shape[2] != 3:
             raise CodecError(f"codec {self.name!r} decoded to {out.dtype} {out.shape}, expected uint8 H×W×3")
         return out
 
     def describe(self) -> dict[str, Any]:
-        """Everything a result record needs about this codec (JSON-serialisable)."""
+        """Everything a result record needs about this codec (JSON-serialisable).
+
+        ``identity`` is what the point key is made of: name, version, the settings that change the bytes and
+        the model id (learned codecs); ``provenance`` what locates the implementation without changing bytes.
+        """
+        version = self.spec.version()
+        details = dict(self.spec.details(self.runtime)) if self.spec.details else {}
         return {
             "name": self.spec.name,
             "library": self.spec.library,
-            "version": self.spec.version(),
+            "version": version,
             "settings": dict(sorted(self.settings.items())),
             "knob": self.spec.knob.as_dict() if self.spec.knob else None,
             "requires": list(self.spec.requires),
-            "details": dict(self.spec.details(self.runtime)) if self.spec.details else {},
+            "details": details,
+            "identity": {
+                "name": self.spec.name,
+                "version": version,
+                "settings": {k: v for k, v in sorted(self.settings.items()) if k not in self.spec.keyless},
+                "model_id": details.get("model_id"),
+            },
+            "provenance": dict(self.spec.provenance(self.runtime)) if self.spec.provenance else {},
         }
+
+
+def _check_setting_type(codec: str, key: str, value: Any, default: Any) -> None:
+    """A setting must have the type of its default (an int where a string is expected, e.g. ``subsampling =
+    420`` for "4:2:0", is refused); an int is accepted where the default is a float; None defaults take anything."""
+    if default is None or value is None:
+        return
+    want = type(default)
+    ok = isinstance(value, want) and (isinstance(value, bool) == isinstance(default, bool))
+    if not ok and want is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok and want is dict and isinstance(value, (list, tuple)):  # a table as the runner freezes it: pairs
+        ok = all(isinstance(p, (list, tuple)) and len(p) == 2 for p in value)
+    if not ok:
+        raise ValueError(f"codec {codec!r}: setting {key!r} must be {_type_word(default)} like its default "
+                         f"{default!r}, got {type(value).__name__} {value!r}")
+
+
+def _type_word(v: Any) -> str:
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(type(v), type(v).__name__)
+
+
+MIN_PLAUSIBLE_BPP = 0.0005  # below any rate a codec here reaches: 16 000 pixels per byte of stream
+DECODE_FLOOR_PIXELS = 1 << 20
+
+
+def check_decode_size(codec: str, width: int, height: int, nbytes: int) -> None:
+    """Refuse, before decoding, a stream whose header claims more pixels than it could carry (above
+    8·nbytes / MIN_PLAUSIBLE_BPP, at least 1 MP) or than the input pixel limit (100 MP by default): a few
+    hundred corrupted bytes must not make a decoder allocate and fill gigabytes (CodecError)."""
+    from codecbench.imageio import max_pixels_limit
+
+    limit = min(max_pixels_limit(), max(DECODE_FLOOR_PIXELS, int(8 * nbytes / MIN_PLAUSIBLE_BPP)))
+    if width < 1 or height < 1 or width * height > limit:
+        raise CodecError(f"{codec} stream of {nbytes} bytes claims {width}×{height} pixels, more than it could "
+                         f"carry (limit {limit} pixels for this size); corrupted or hostile stream refused")
 
 
 def bpp_of(data: bytes, height: int, width: int) -> float:

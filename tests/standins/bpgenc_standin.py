@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """TEST DOUBLE for libbpg's ``bpgenc`` -- not BPG.
 
-Mimics bpgenc's command line (``-q qp -f 420|422|444 -m level -b 8 -e encoder -o out infile``,
-``-h`` prints a version banner) so that codecbench's BPG wrapper can be tested where the real
-binary is absent. Inside it codes the image with Pillow's JPEG (quality falls as qp rises) and
-writes a file starting with the magic ``CBSTANDIN-BPG`` so it can never pass for real BPG.
+Mimics bpgenc's command line (``-q qp -f 420|422|444 -c color_space -b 8 -e x265 -m level -o out infile``;
+``-h`` prints a version banner and the option lines the wrapper reads: encoders "x265", bit depth "8 to 8") so that
+codecbench's BPG wrapper can be tested where the real binary is absent. Inside it codes the image with Pillow's JPEG
+(quality falls as qp rises) and writes a file starting with the magic ``CBSTANDIN-BPG`` so it can never pass for
+real BPG.
 """
 
 import argparse
@@ -21,13 +22,16 @@ def main(argv):
     if "-h" in argv or not argv:
         print(BANNER)
         print("usage: bpgenc [options] infile")
+        print("-b bit_depth         set the bit depth (8 to 8, default = 8)")
+        print("-e encoder           select the HEVC encoder (x265, default = x265)")
         return 1  # the real bpgenc also exits with status 1 after -h
     p = argparse.ArgumentParser(prog="bpgenc", add_help=False)
     p.add_argument("-q", type=int, default=28)
     p.add_argument("-f", default="420", choices=["420", "422", "444"])
     p.add_argument("-m", type=int, default=8)
+    p.add_argument("-c", default="ycbcr", choices=["ycbcr", "rgb", "ycgco", "ycbcr_bt709", "ycbcr_bt2020"])
     p.add_argument("-b", type=int, default=8)
-    p.add_argument("-e", default="x265")
+    p.add_argument("-e", default="x265", choices=["x265"])
     p.add_argument("-o", required=True)
     p.add_argument("infile")
     a = p.parse_args(argv)

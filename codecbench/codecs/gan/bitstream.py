@@ -10,6 +10,12 @@ The CRC32 covers every byte except its own four. Frequencies are counts rescaled
 given at least 1, so each coded symbol has nonzero probability. Each channel's symbols (row-major over the latent
 h×w) are coded i.i.d. with that channel's categorical model (constriction's range coder). Decoding validates
 everything before allocating and raises :class:`BitstreamError` (a CodecError) on any problem.
+
+Payload checks (issue 11, D4): every channel's table gives at least two symbols a nonzero frequency (the writer
+adds frequency 1 to a neighbour of a lone symbol), so no symbol has probability 1 and each costs at least
+-log2(max f / Σ f) bits. The reader refuses a stream whose payload is shorter than that minimum for the claimed
+F·h·w symbols (so a 50-byte stream cannot claim 7000×7000, which needs ≥ 1 kB even with the most skewed tables),
+and one whose payload is not exactly used up by those symbols (trailing or missing data).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ HEADER_BYTES = _HEAD.size + _CRC.size
 MAX_SIDE = 65535
 MAX_PIXELS = 50_000_000  # largest image (H·W) written or read: guards allocation before decoding
 MAX_SYMBOLS = 1 << 26  # latent symbols per image (F·h·w) the decoder accepts before allocating
+_SLACK_BITS = 64  # the range coder's final state flush: payload bits allowed beyond the information content
 
 
 class BitstreamError(CodecError):
@@ -73,14 +80,23 @@ def quantized_frequencies(symbols: np.ndarray, L: int) -> np.ndarray:
         counts = np.bincount(symbols[f].ravel(), minlength=L).astype(np.float64)
         scaled = np.rint(255.0 * counts / counts.sum())
         scaled = np.where(counts > 0, np.maximum(scaled, 1), 0)
+        if np.count_nonzero(scaled) == 1:  # a lone symbol: give a neighbour frequency 1 (no probability 1)
+            k = int(np.flatnonzero(scaled)[0])
+            scaled[k + 1 if k + 1 < L else k - 1] = 1
         table[f] = np.minimum(scaled, 255).astype(np.uint8)
     return table
 
 
+def min_payload_bits(table: np.ndarray, symbols_per_channel: int) -> float:
+    """Fewest payload bits that can carry symbols_per_channel symbols in each channel with these tables:
+    Σ_f n · -log2(max_f / Σ_f), with the probabilities rounded up by 2^-16 for the coder's own quantisation."""
+    t = table.astype(np.float64)
+    p_max = np.minimum(1.0, t.max(axis=1) / t.sum(axis=1) + 2.0**-16)
+    return float(symbols_per_channel * -np.log2(p_max).sum())
+
+
 def write(symbols: np.ndarray, *, model_id: bytes, width: int, height: int, L: int) -> bytes:
     """Pack symbols (int, F×h×w, values 0..L-1) of an image of width×height pixels into a bitstream."""
-    import constriction
-
     symbols = np.asarray(symbols)
     F = symbols.shape[0]
     if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE) or width * height > MAX_PIXELS:
@@ -94,14 +110,21 @@ def write(symbols: np.ndarray, *, model_id: bytes, width: int, height: int, L: i
     if len(model_id) != 4 or not (1 <= F <= 255 and 2 <= L <= 255):
         raise CodecError("GAN codec: model id must be 4 bytes, F in 1..255, L in 2..255")
     table = quantized_frequencies(symbols, L)
-    enc = constriction.stream.queue.RangeEncoder()
-    for f in range(F):
-        enc.encode(np.ascontiguousarray(symbols[f].ravel(), dtype=np.int32), _model(table[f]))
-    payload = np.asarray(enc.get_compressed(), dtype="<u4").tobytes()
+    payload = _encode_payload(symbols.reshape(F, -1), table)
     head = _HEAD.pack(MAGIC, VERSION, model_id, width, height, PAD_REPLICATE, F, L)
     body = table.tobytes() + payload
     crc = zlib.crc32(body, zlib.crc32(head))
     return head + _CRC.pack(crc) + body
+
+
+def _encode_payload(symbols: np.ndarray, table: np.ndarray) -> bytes:
+    """Range-code symbols F×n channel by channel with the tables' models (the payload, little-endian words)."""
+    import constriction
+
+    enc = constriction.stream.queue.RangeEncoder()
+    for f in range(symbols.shape[0]):
+        enc.encode(np.ascontiguousarray(symbols[f].ravel(), dtype=np.int32), _model(table[f]))
+    return np.asarray(enc.get_compressed(), dtype="<u4").tobytes()
 
 
 def read_header(data: bytes) -> Header:
@@ -147,17 +170,30 @@ def read(data: bytes, *, model_id: bytes | None = None, F: int | None = None, L:
     table = np.frombuffer(data, dtype=np.uint8, count=head.F * head.L, offset=HEADER_BYTES).reshape(head.F, head.L)
     if (table.sum(axis=1) == 0).any():
         raise BitstreamError("GAN bitstream has an empty frequency table")
+    if ((table > 0).sum(axis=1) < 2).any():
+        raise BitstreamError("GAN bitstream has a frequency table with a single symbol (not written by this codec)")
     payload = data[tables_end:]
     if len(payload) % 4:
         raise BitstreamError(f"GAN bitstream payload of {len(payload)} bytes is not whole 32-bit words")
+    need = min_payload_bits(table, h * w)
+    if 8 * len(payload) + _SLACK_BITS < need:
+        raise BitstreamError(
+            f"GAN bitstream truncated: {head.width}×{head.height} needs at least {need / 8:.0f} payload bytes "
+            f"with these frequency tables, the stream has {len(payload)}"
+        )
     words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
     out = np.empty((head.F, h * w), dtype=np.int64)
     try:
         dec = constriction.stream.queue.RangeDecoder(words)
         for f in range(head.F):
             out[f] = dec.decode(_model(table[f]), h * w)
+        exhausted = dec.maybe_exhausted()
     except Exception as exc:  # constriction reports invalid data with its own exception types
         raise BitstreamError(f"GAN bitstream payload cannot be decoded ({exc})") from None
+    if not exhausted or _encode_payload(out, table) != payload:
+        # maybe_exhausted() may tolerate a trailing word; re-encoding is exact: the writer is deterministic
+        raise BitstreamError("GAN bitstream payload has data left after the last symbol, or is not the encoding "
+                             "of its symbols (corrupted or padded)")
     if out.min() < 0 or out.max() >= head.L or (table[np.arange(head.F)[:, None], out] == 0).any():
         raise BitstreamError("GAN bitstream payload decodes to symbols outside the frequency tables")
     return head, out.reshape(head.F, h, w)

@@ -17,17 +17,18 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from .locate import (  # noqa: F401 (re-exported: callers import them from here)
+    CHECKPOINT_DIR,
+    DEFAULT_CHECKPOINT,
+    CheckpointError,
+    resolve,
+    shipped_names,
+)
 from .model import Autoencoder
 from .quantizer import centres
 
 FORMAT = "codecbench-gan"
 FORMAT_VERSION = 1
-CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
-DEFAULT_CHECKPOINT = "gan_f8_l4"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing or malformed; the message names the file."""
 
 
 def weights_id(tensors: dict[str, torch.Tensor]) -> str:
@@ -38,24 +39,6 @@ def weights_id(tensors: dict[str, torch.Tensor]) -> str:
         h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
         h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()[:16]
-
-
-def shipped_names() -> list[str]:
-    """Names of the checkpoints shipped with the package."""
-    return sorted(p.stem for p in CHECKPOINT_DIR.glob("*.safetensors") if p.with_suffix(".json").exists())
-
-
-def resolve(checkpoint: str | Path) -> Path:
-    """Path of a checkpoint's .safetensors file from a shipped name or a path (with or without suffix)."""
-    p = Path(checkpoint)
-    candidates = [p, p.with_suffix(".safetensors"), CHECKPOINT_DIR / f"{checkpoint}.safetensors"]
-    for c in candidates:
-        if c.suffix == ".safetensors" and c.is_file():
-            return c
-    raise CheckpointError(
-        f"GAN checkpoint {str(checkpoint)!r} not found (shipped: {', '.join(shipped_names()) or 'none'}; "
-        f"or give a path to a .safetensors file with its .json beside it)"
-    )
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -131,7 +114,8 @@ def load_model(checkpoint: str | Path, device: str | torch.device = "cpu") -> Lo
     try:
         model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit width={cfg['width']} F={cfg['F']} L={cfg['L']} ({exc})") from None
+        raise CheckpointError(
+            f"{path}: weights do not fit width={cfg['width']} F={cfg['F']} L={cfg['L']} ({exc})") from None
     model.eval().to(device)
     for p in model.parameters():
         p.requires_grad_(False)

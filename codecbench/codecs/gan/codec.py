@@ -18,7 +18,8 @@ from .quantizer import dequantize, indices
 
 def to_tensor(image: np.ndarray, device="cpu") -> torch.Tensor:
     """RGB uint8 H×W×3 -> float32 1×3×H×W on [-1, 1]."""
-    return torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).to(device).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+    t = torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).to(device).permute(2, 0, 1)[None]
+    return t.float() / 127.5 - 1.0
 
 
 def to_image(x: torch.Tensor) -> np.ndarray:

@@ -120,10 +120,6 @@ class MultiScaleDiscriminator(nn.Module):
         return out
 
 
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
 class Autoencoder(nn.Module):
     """E and G together, with the quantizer's F and L; the unit that is checkpointed and shipped."""
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,55 +28,19 @@ import torch
 import torch.nn.functional as nnf
 from safetensors.torch import load_file, save_file
 
+from codecbench.device import resolve_device
+
 from . import codec
+from .batches import ImageBank
 from .checkpoint import export_model, load_matching, resolve, weights_id
+from .config import TrainConfig
 from .model import Autoencoder, MultiScaleDiscriminator
 from .quantizer import MODES
 
 
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run (recorded in state.json and in exported checkpoints)."""
-
-    source: str = "camvid"  # dataset name for codecbench.bench.datasets, or a folder of images
-    split: str | None = "train"
-    width: float = 0.125
-    F: int = 8
-    L: int = 4
-    norm: str = "instance"  # "instance" (paper) or "none" in E and G
-    quant_mode: str = "ste"  # "ste" (quantize in training) or "none" (quantize at inference only)
-    steps: int = 10000
-    gan_start: int = 6000  # steps of pure-MSE warm-up before the GAN losses
-    crop: int = 128
-    batch: int = 4
-    lr: float = 2e-4
-    warmup_lr: float | None = None  # learning rate during the MSE warm-up (None: lr)
-    beta1: float = 0.5
-    mse_weight: float = 10.0
-    fm_weight: float = 10.0
-    ema_decay: float = 0.999
-    val_count: int = 8  # images held out from the end of the training list for validation
-    val_every: int = 500
-    ckpt_every: int = 250
-    seed: int = 0
-    device: str = "auto"
-    threads: int = 1
-    init_from: str | None = None
-    limit: int | None = None  # use only the first N images of the source (tests)
-    command: str = ""
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("device cuda requested but torch sees no CUDA device")
-    return torch.device(device)
-
-
 def load_images(source: str, split: str | None, limit: int | None = None) -> tuple[list[str], list[np.ndarray]]:
-    """Image ids and RGB uint8 arrays of a dataset name or a folder (via codecbench.bench.datasets)."""
-    from codecbench.bench.datasets import load_dataset, load_image
+    """Image ids and RGB uint8 arrays of a dataset name or a folder (via codecbench.datasets)."""
+    from codecbench.datasets import load_dataset, load_image
 
     if Path(source).is_dir():
         ds = load_dataset("folder", root=source, limit=limit)
@@ -84,26 +49,6 @@ def load_images(source: str, split: str | None, limit: int | None = None) -> tup
     if not ds.images:
         raise ValueError(f"training source {source!r} (split {split}) has no images")
     return [r.id for r in ds.images], [load_image(r) for r in ds.images]
-
-
-def _crop_batch(images: list[np.ndarray], gen: torch.Generator, crop: int, batch: int) -> torch.Tensor:
-    out = []
-    for _ in range(batch):
-        i = int(torch.randint(len(images), (1,), generator=gen))
-        img = images[i]
-        h, w = img.shape[:2]
-        ch, cw = min(crop, h), min(crop, w)
-        y = int(torch.randint(h - ch + 1, (1,), generator=gen))
-        x = int(torch.randint(w - cw + 1, (1,), generator=gen))
-        flip = bool(torch.randint(2, (1,), generator=gen))
-        patch = img[y : y + ch, x : x + cw]
-        if flip:
-            patch = patch[:, ::-1]
-        t = torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1).float() / 127.5 - 1.0
-        if (ch, cw) != (crop, crop):
-            t = nnf.pad(t[None], (0, crop - cw, 0, crop - ch), mode="replicate")[0]
-        out.append(t)
-    return torch.stack(out)
 
 
 def _gan_losses(d_fake: list[list[torch.Tensor]], d_real: list[list[torch.Tensor]] | None, fm_weight: float):
@@ -142,6 +87,21 @@ class Trainer:
         ids, images = load_images(cfg.source, cfg.split, cfg.limit)
         n_val = min(cfg.val_count, max(0, len(images) - 1))
         self.train_images = images[: len(images) - n_val]
+        self.bank = ImageBank(self.train_images)
+        self.channels_last = cfg.channels_last or self.device.type == "cuda"
+        if self.channels_last:
+            # Module.to's stub lacks memory_format
+            self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            self.disc.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.model_fwd = torch.compile(self.model) if cfg.compile else self.model
+        self.disc_fwd = torch.compile(self.disc) if cfg.compile else self.disc
+        self.task = None
+        self._ema_pairs: tuple[list, list, list] | None = None
+        self.wall_s = 0.0  # training wall time over all sessions of this run (s)
+        if cfg.seg_weight > 0:
+            from .taskloss import SegmenterConsistency
+
+            self.task = SegmenterConsistency(cfg.seg_weights, self.device)
         self.val_images = list(zip(ids[len(images) - n_val :], images[len(images) - n_val :]))
         self.state_path = self.run_dir / "state.safetensors"
         if self.state_path.exists():
@@ -180,7 +140,7 @@ class Trainer:
         t["rng.torch"] = torch.get_rng_state()
         tmp = self.state_path.with_suffix(".tmp")
         save_file(t, str(tmp))
-        meta = {"step": self.step, "config": asdict(self.cfg), "param_groups": groups}
+        meta = {"step": self.step, "config": asdict(self.cfg), "param_groups": groups, "wall_s": self.wall_now()}
         jtmp = self.run_dir / "state.json.tmp"
         jtmp.write_text(json.dumps(meta, indent=2))
         tmp.replace(self.state_path)
@@ -201,6 +161,7 @@ class Trainer:
         self.gen.set_state(t["rng.gen"])
         torch.set_rng_state(t["rng.torch"])
         self.step = int(meta["step"])
+        self.wall_s = float(meta.get("wall_s", 0.0))
         self.log(f"resumed {self.run_dir} at step {self.step}")
 
     # --- training ----------------------------------------------------------------------------------------------
@@ -211,33 +172,44 @@ class Trainer:
 
     def train_step(self) -> dict[str, float]:
         cfg = self.cfg
-        x = _crop_batch(self.train_images, self.gen, cfg.crop, cfg.batch).to(self.device)
+        x = self.bank.crops(self.gen, cfg.crop, cfg.batch, self.channels_last).to(self.device, non_blocking=True)
         use_gan = self.step >= cfg.gan_start
         lr = cfg.lr if use_gan or cfg.warmup_lr is None else cfg.warmup_lr
         for group in self.opt_g.param_groups:
             group["lr"] = lr
         self.model.train()
         with self._autocast():
-            y = self.model(x, mode=cfg.quant_mode)
+            y = self.model_fwd(x, mode=cfg.quant_mode)
             mse = ((y.float() - x) ** 2).mean()
         out = {"mse": float(mse.detach())}
+        task = torch.zeros((), device=self.device)
+        if self.task is not None:
+            with self._autocast():
+                task = self.task(x, y)
+            out["task"] = float(task.detach())
         if use_gan:
             self.disc.train()
             with self._autocast():
-                d_real = self.disc(x)
-                d_fake_det = self.disc(y.detach())
+                if cfg.fuse_d:  # one pass over [real; fake]: exact, D normalises each sample on its own
+                    both = self.disc_fwd(torch.cat([x, y.detach()]))
+                    n = x.shape[0]
+                    d_real = [[t[:n] for t in scale] for scale in both]
+                    d_fake_det = [[t[n:] for t in scale] for scale in both]
+                else:
+                    d_real = self.disc_fwd(x)
+                    d_fake_det = self.disc_fwd(y.detach())
                 d_loss = sum(((r[-1].float() - 1) ** 2).mean() + (f[-1].float() ** 2).mean()
                              for r, f in zip(d_real, d_fake_det)) / len(d_real)
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
             with self._autocast():
-                d_fake = self.disc(y)
+                d_fake = self.disc_fwd(y)
                 adv, fm = _gan_losses(d_fake, [[a.detach() for a in r] for r in d_real], cfg.fm_weight)
-            g_loss = adv.float() + cfg.fm_weight * fm.float() + cfg.mse_weight * mse
+            g_loss = adv.float() + cfg.fm_weight * fm.float() + cfg.mse_weight * mse + cfg.seg_weight * task
             out.update(d=float(d_loss.detach()), adv=float(adv.detach()), fm=float(fm.detach()))
         else:
-            g_loss = cfg.mse_weight * mse
+            g_loss = cfg.mse_weight * mse + cfg.seg_weight * task
         if not torch.isfinite(g_loss):
             raise FloatingPointError(
                 f"training diverged at step {self.step}: non-finite loss; resume from the last saved state "
@@ -247,12 +219,22 @@ class Trainer:
         g_loss.backward()
         self.opt_g.step()
         self.step += 1
-        decay = min(cfg.ema_decay, (1 + self.step) / (10 + self.step))
-        with torch.no_grad():
-            for pe, pm in zip(self.ema.state_dict().values(), self.model.state_dict().values()):
-                pe.mul_(decay).add_(pm.detach(), alpha=1 - decay) if pe.is_floating_point() else pe.copy_(pm)
+        self._update_ema(min(cfg.ema_decay, (1 + self.step) / (10 + self.step)))
         out["g"] = float(g_loss.detach())
         return out
+
+    def _update_ema(self, decay: float) -> None:
+        """ema = decay·ema + (1 − decay)·model, one fused update over all float tensors."""
+        with torch.no_grad():
+            if self._ema_pairs is None:
+                pairs = list(zip(self.ema.state_dict().values(), self.model.state_dict().values()))
+                self._ema_pairs = ([e for e, _ in pairs if e.is_floating_point()],
+                                   [m for e, m in pairs if e.is_floating_point()],
+                                   [(e, m) for e, m in pairs if not e.is_floating_point()])
+            ema_f, model_f, others = self._ema_pairs
+            torch._foreach_lerp_(ema_f, model_f, 1 - decay)
+            for pe, pm in others:
+                pe.copy_(pm)
 
     def validate(self, save_samples: bool = True) -> dict[str, float]:
         """PSNR (dB) and real bpp (all bytes over original pixels) of the EMA model on the held-out images."""
@@ -274,15 +256,25 @@ class Trainer:
         return {"val_psnr": float(np.mean(psnrs)), "val_bpp": float(np.mean(bpps)),
                 "bound_bpp": self.cfg.F * math.log2(self.cfg.L) / 256.0}
 
+    def wall_now(self) -> float:
+        """Training wall time (s) over all sessions of this run, up to now."""
+        t0: float | None = getattr(self, "_t0", None)
+        return self.wall_s + (time.time() - t0 if t0 else 0.0)
+
     def run(self) -> dict[str, float]:
         cfg = self.cfg
         logf = (self.run_dir / "log.jsonl").open("a")
         t0, last = time.time(), {}
+        self._t0: float | None = t0
         try:
             while self.step < cfg.steps:
+                if cfg.max_minutes and time.time() - t0 > 60 * cfg.max_minutes:
+                    self.save()
+                    self.log(f"stopped at step {self.step} after --max-minutes {cfg.max_minutes:g} (resumable)")
+                    break
                 rec = self.train_step()
                 if self.step % 50 == 0 or self.step == cfg.steps:
-                    rec.update(step=self.step, elapsed_s=round(time.time() - t0, 1))
+                    rec.update(step=self.step, elapsed_s=round(time.time() - t0, 1), wall_s=round(self.wall_now(), 1))
                     logf.write(json.dumps(rec) + "\n")
                     logf.flush()
                 if self.step % cfg.val_every == 0 or self.step == cfg.steps:
@@ -292,13 +284,26 @@ class Trainer:
                     self.log(f"step {self.step}: {last} ({time.time() - t0:.0f} s)")
                 if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
                     self.save()
+                if cfg.snapshot_every and self.step % cfg.snapshot_every == 0:
+                    self.export(self.run_dir / "snapshots" / f"step_{self.step:06d}",
+                                {"wall_s": round(self.wall_now(), 1), "run_dir": str(self.run_dir)})
         finally:
             logf.close()
+            self.wall_s, self._t0 = self.wall_now(), None
         return last
 
     def export(self, path: str | Path, extra: dict[str, Any] | None = None) -> str:
         """Ship the EMA encoder+generator as float16 safetensors + JSON config; returns the model id."""
+        import platform
+
         cfg = asdict(self.cfg)
+        hardware = {"device": str(self.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+                    "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count()}
+        if self.device.type == "cuda":
+            hardware["gpu"] = torch.cuda.get_device_name(self.device)
         record = {"quant_mode": self.cfg.quant_mode, "trained_steps": self.step,
+                  "wall_s": round(self.wall_now(), 1), "hardware": hardware,
+                  "data": {"source": self.cfg.source, "split": self.cfg.split, "train_images": len(self.train_images),
+                           "validation_images": [i for i, _ in self.val_images]},
                   "training": {k: v for k, v in cfg.items() if k not in ("width", "F", "L", "norm")}, **(extra or {})}
         return export_model(self.ema, path, record)

@@ -30,8 +30,10 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
+
+from codecbench.errors import BadInput
 
 from .registry import SegmenterError, check_images, resolve_device
 
@@ -227,7 +229,8 @@ def default_weights() -> Path:
 
 
 def load_network(weights: str | os.PathLike | None = None) -> ESPNet:
-    """Build ESPNet (p=2, q=8, 12 outputs) and load a state dict strictly, without executing code.
+    """Build ESPNet (p=2, q=8, 12 outputs) and load a state dict strictly, without executing code: a ``.pth``
+    through ``torch.load(weights_only=True)``, a ``.safetensors`` file through safetensors (never unpickled).
 
     Old PyTorch saved no ``num_batches_tracked``; those buffers (unused in eval mode) are filled with 0 for
     every BatchNorm whose other tensors are present, so strict loading still checks every real tensor.
@@ -240,7 +243,12 @@ def load_network(weights: str | os.PathLike | None = None) -> ESPNet:
             f"to the folder holding weights/{WEIGHTS_NAME}"
         )
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        if path.suffix == ".safetensors":  # e.g. a fine-tuned network (codecbench segment finetune)
+            from safetensors.torch import load_file
+
+            state = load_file(str(path), device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise SegmenterError(f"{path}: cannot read ESPNet weights ({type(exc).__name__}: {exc})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
@@ -291,22 +299,26 @@ class ESPNetSegmenter:
     def __init__(self, weights: str | os.PathLike | None = None, device: str = "auto", batch_size: int = 8,
                  size: Sequence[int] | None = None, predict_void: bool = True):
         if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+            raise BadInput(f"batch_size must be ≥ 1, got {batch_size}")
         if size is not None:
             size = (int(size[0]), int(size[1]))
             if size[0] % STRIDE or size[1] % STRIDE or min(size) <= 0:
-                raise ValueError(f"size must be positive multiples of {STRIDE} (W, H), got {size}")
+                raise BadInput(f"size must be positive multiples of {STRIDE} (W, H), got {size}")
         self.weights = Path(weights) if weights is not None else default_weights()
         self.device = resolve_device(device)
         self.batch_size = int(batch_size)
         self.size = size
         self.predict_void = bool(predict_void)
         # channels-last runs these thin convolutions faster on the CPU (same results up to float rounding)
-        self.net = load_network(self.weights).to(self.device, memory_format=torch.channels_last)
+        self.net = load_network(self.weights).to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]
+        import hashlib
+
+        self.weights_sha256 = hashlib.sha256(self.weights.read_bytes()).hexdigest()[:16]
 
     def describe(self) -> dict:
         """Facts that identify this segmenter's output (JSON-serialisable)."""
-        return {"name": self.name, "weights": self.weights.name, "device": str(self.device),
+        return {"name": self.name, "weights": self.weights.name, "weights_sha256": self.weights_sha256,
+                "device": str(self.device),
                 "size": list(self.size) if self.size else "native (padded to multiples of 8)",
                 "predict_void": self.predict_void}
 

@@ -17,18 +17,20 @@ A third-party package adds one by declaring, in its pyproject.toml::
     mynet = "mypackage.seg:MySegmenter"
 
 where the target is a class or any callable taking the options as keyword arguments and returning a
-segmenter. This module is the only place that lists the built-in segmenters. A plugin that fails to load
-gives a warning and is left out; it never breaks the harness.
+segmenter (or calls :func:`register`). This module is the only place that lists the built-in segmenters. The
+rules are :mod:`codecbench.plugins`': a plugin that fails to load stays listed with the reason and never breaks
+the harness; a name clash warns and keeps the first.
 """
 
 from __future__ import annotations
 
-import importlib
-import warnings
-from importlib.metadata import entry_points
 from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
+
+from codecbench.device import resolve_device
+from codecbench.errors import CodecbenchError
+from codecbench.plugins import Registry
 
 ENTRY_POINT_GROUP = "codecbench.segmenters"
 
@@ -40,7 +42,7 @@ BUILTIN: dict[str, str] = {
 Factory = Callable[..., "Segmenter"]
 
 
-class SegmenterError(RuntimeError):
+class SegmenterError(CodecbenchError, RuntimeError):
     """A segmenter cannot be built or run (missing or wrong weights, unknown name); the message says why."""
 
 
@@ -64,18 +66,6 @@ def check_images(images: np.ndarray) -> None:
         raise ValueError(f"expected an RGB uint8 N×H×W×3 batch, got {got}")
     if images.shape[0] == 0 or images.shape[1] == 0 or images.shape[2] == 0:
         raise ValueError(f"empty image batch {images.shape}")
-
-
-def resolve_device(device: Any = "auto"):
-    """A torch.device: "auto" (or None) is CUDA when present, else CPU; "cuda" without CUDA is an error."""
-    import torch
-
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise SegmenterError(f"device {device!r} requested but CUDA is not available here (use 'cpu' or 'auto')")
-    return dev
 
 
 def confusion(pred: np.ndarray, target: np.ndarray, num_classes: int, ignore_index: int | None) -> np.ndarray:
@@ -129,54 +119,48 @@ def scores(cm: np.ndarray):
     )
 
 
-def _import(target: str) -> Factory:
-    module_name, _, attr = target.partition(":")
-    obj = getattr(importlib.import_module(module_name), attr)
+def _as_factory(obj: Any) -> Factory:
     if not callable(obj):
-        raise TypeError(f"{target} is not callable")
+        raise TypeError(f"{obj!r} is not callable")
     return obj
 
 
-def factories() -> dict[str, Factory | str]:
-    """Segmenter factories by name: built-ins (as import targets, imported on use) then entry points.
+REGISTRY: Registry[Factory] = Registry("segmenter", ENTRY_POINT_GROUP, BUILTIN, _as_factory)
 
-    An entry point may not replace a built-in; one that fails to import warns and is left out.
-    """
-    found: dict[str, Factory | str] = dict(BUILTIN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in found:
-            warnings.warn(f"segmenter entry point {ep.value!r} tries to replace {ep.name!r}; ignored")
-            continue
-        try:
-            obj = ep.load()
-            if not callable(obj):
-                raise TypeError(f"{ep.value} is not callable")
-        except Exception as exc:  # a broken plugin must not break the harness
-            warnings.warn(f"segmenter plugin {ep.name!r} ({ep.value}) failed to load: {exc}")
-            continue
-        found[ep.name] = obj
-    return found
+
+def register(name: str, factory: Factory | str, *, replace: bool = False) -> None:
+    """Register a segmenter factory (or a "module:attr" string) at run time."""
+    REGISTRY.register(name, factory, replace=replace)
+
+
+def factories() -> dict[str, Factory]:
+    """Segmenter factories that load, by name (built-ins first); see :func:`unavailable` for the others."""
+    return {name: obj for name, obj in REGISTRY.load_all().items() if obj is not None}
+
+
+def unavailable(name: str) -> str | None:
+    """None when the segmenter registered under name loads, else the reason."""
+    return REGISTRY.reason(name)
 
 
 def names() -> list[str]:
-    """Names of the segmenters that can be created (built-ins first)."""
-    return list(factories())
+    """Names of every registered segmenter (built-ins first), including any that fail to load."""
+    return REGISTRY.names()
 
 
 def create(name: str, **options: Any) -> Segmenter:
     """Build the segmenter registered under name with the given options.
 
-    Raises KeyError (listing the known names) for an unknown name, SegmenterError when the segmenter cannot
-    be built (its message names the cause) or does not satisfy the interface.
+    Raises UnknownName (a KeyError listing the known names) for an unknown name, PluginUnavailable when its
+    plugin fails to load, SegmenterError when the segmenter cannot be built (its message names the cause) or
+    does not satisfy the interface.
     """
-    found = factories()
-    if name not in found:
-        raise KeyError(f"unknown segmenter {name!r}; known segmenters: {', '.join(found)}")
-    factory = found[name]
-    if isinstance(factory, str):
-        factory = _import(factory)
-    seg = factory(**options)
+    seg = REGISTRY.get(name)(**options)
     if not isinstance(seg, Segmenter):
         raise SegmenterError(f"segmenter {name!r} does not provide name, num_classes, ignore_index, class_names, "
                              f"device and predict()")
     return seg
+
+
+__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "REGISTRY", "Segmenter", "SegmenterError", "check_images",
+           "confusion", "create", "factories", "names", "register", "resolve_device", "scores", "unavailable"]

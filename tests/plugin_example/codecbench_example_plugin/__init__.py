@@ -15,7 +15,7 @@ import struct
 import numpy as np
 from PIL import Image, features
 
-from codecbench.codecs.spec import CodecError, CodecSpec, Knob
+from codecbench.codecs.spec import CodecError, CodecSpec, Knob, check_decode_size
 
 _HEADER = struct.Struct(">II")
 
@@ -34,9 +34,13 @@ def _decode(data: bytes, settings) -> np.ndarray:
     if len(data) < _HEADER.size:
         raise CodecError(f"downpng stream too short ({len(data)} bytes)")
     h, w = _HEADER.unpack_from(data)
+    check_decode_size("downpng", w, h, len(data))  # a corrupted header must not make us enlarge to gigapixels
     try:
         with Image.open(io.BytesIO(data[_HEADER.size:]), formats=["PNG"]) as im:
+            check_decode_size("downpng", im.size[0], im.size[1], len(data))  # the PNG's own header too
             small = im.convert("RGB")
+    except CodecError:
+        raise
     except Exception as exc:
         raise CodecError(f"downpng: PNG payload unreadable: {exc}") from exc
     if small.size != (w, h):

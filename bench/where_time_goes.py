@@ -1,0 +1,150 @@
+"""Where the time goes (issue 12): the automotive CamVid suite on a fixed subset, previous vs current harness.
+
+Runs bench/suites/automotive-camvid.toml (every codec that can run here, ESPNet mIoU) on a fixed subset of
+the CamVid test split (--frames N: every k-th frame of test.txt, k = 233 // N, frames 0, k, 2k, ...) twice into
+temporary stores, in the same process one after the other:
+- "previous": precision float64 (the reference SSIM / MS-SSIM path) and one job per target
+  (run_suite(group_targets=False)): the implementation before issue 12;
+- "current": precision float32 (codecbench.metrics.fastssim) and one job per (image, codec) sharing its
+  rate-control probes and segmenting its decoded frames in one batch.
+For each it prints the wall time, wall seconds per point, the seconds of each stage summed over the points
+(rate control + encode, decode, fidelity metrics, segmentation), the harness overhead wall − Σ stages / workers,
+and the ratios previous / current. --committed also sums the committed store's timers
+(results/automotive-camvid/store.sqlite, measured on a quiet machine) over the same points.
+The machine's load average is printed before and after: on a shared machine both runs see the same load only
+roughly; the ratios are the figure to quote, the absolute seconds only with the load beside them.
+
+Run:  python bench/where_time_goes.py [--frames 24] [--workers 2] [--skip-previous] [--committed]
+Needs ../shared (CamVid and the ESPNet weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = ROOT / "bench" / "suites" / "automotive-camvid.toml"
+COMMITTED = ROOT / "results" / "automotive-camvid" / "store.sqlite"
+STAGES = (("rate_s", "rate control + encode"), ("decode_s", "decode"), ("fidelity_s", "fidelity metrics"),
+          ("segment_s", "segmentation (ESPNet)"))
+
+
+def stage_sums(records: list[dict]) -> dict[str, float]:
+    out = {k: sum(float(r.get(k) or 0.0) for r in records) for k, _ in STAGES}
+    out["encodes"] = sum(int(r.get("encodes") or 0) for r in records)
+    return out
+
+
+def measure(suite, workers: int, group: bool, store_dir: Path) -> dict:
+    from codecbench.run.runner import run_suite
+    from codecbench.run.store import Store
+
+    t0 = time.perf_counter()
+    summary = run_suite(suite, store=store_dir, workers=workers, progress=False, log=lambda _: None,
+                        group_targets=group)
+    wall = time.perf_counter() - t0
+    with Store(store_dir, read_only=True) as db:
+        records = list(db.records())
+    sums = stage_sums(records)
+    stage_total = sum(sums[k] for k, _ in STAGES)
+    return {"wall": wall, "points": len(records), "failed": summary.failed, "sums": sums,
+            "stage_total": stage_total, "overhead": wall - stage_total / workers,
+            "keys": [r["key"] for r in records]}
+
+
+def committed(keys: list[str]) -> dict | None:
+    if not COMMITTED.exists():
+        return None
+    from codecbench.run.store import Store
+
+    want = set(keys)
+    with Store(COMMITTED, read_only=True) as db:
+        records = [r for r in db.records() if r["key"] in want]
+    sums = stage_sums(records)
+    return {"points": len(records), "sums": sums, "stage_total": sum(sums[k] for k, _ in STAGES)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=24)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--skip-previous", action="store_true", help="run only the current implementation")
+    ap.add_argument("--committed", action="store_true", help="also sum the committed store's timers")
+    args = ap.parse_args(argv)
+
+    from codecbench.run.suite import load_suite
+
+    base = load_suite(SUITE)
+    stride = max(1, 233 // args.frames)
+    datasets = [dataclasses.replace(d, stride=stride, limit=stride * (args.frames - 1) + 1) for d in base.datasets]
+    runs = {}
+    load0 = os.getloadavg()
+    tmp = Path(tempfile.mkdtemp(prefix="where-time-goes-"))
+    try:
+        plan = [("current", "float32", True)]
+        if not args.skip_previous:
+            plan.insert(0, ("previous", "float64", False))
+        for name, precision, group in plan:
+            suite = dataclasses.replace(base, datasets=datasets, precision=precision)
+            runs[name] = measure(suite, args.workers, group, tmp / name)
+            print(f"{name}: {runs[name]['points']} points in {runs[name]['wall']:.0f} s", file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    load1 = os.getloadavg()
+
+    cur = runs["current"]
+    cols = list(runs)
+    ref = committed(cur["keys"]) if args.committed else None
+    lines = [f"# Where the time goes: automotive-camvid on {args.frames} CamVid test frames (1 in {stride}), "
+             f"{args.workers} workers", "",
+             f"Load average (1 / 5 / 15 min) before {load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f}, after "
+             f"{load1[0]:.1f} / {load1[1]:.1f} / {load1[2]:.1f}; {os.cpu_count()} CPUs.", "",
+             "| | " + " | ".join(cols) + (" | committed store (same points) |" if ref else " |")
+             + (" previous / current |" if "previous" in runs else ""),
+             "|---|" + "--:|" * (len(cols) + (1 if ref else 0) + (1 if "previous" in runs else 0))]
+
+    def row(label, values, ratio=None):
+        cells = " | ".join(values)
+        return f"| {label} | {cells} |" + (f" {ratio} |" if ratio is not None else "")
+
+    def ratio(a, b):
+        return f"{a / b:.2f}×" if b else "–"
+
+    prev = runs.get("previous")
+    extra = [f"{ref['points']}"] if ref else []
+    lines.append(row("points", [str(runs[c]["points"]) for c in cols] + extra, "" if prev else None))
+    lines.append(row("wall (s)", [f"{runs[c]['wall']:.1f}" for c in cols] + (["–"] if ref else []),
+                     ratio(prev["wall"], cur["wall"]) if prev else None))
+    per_point = {c: runs[c]["wall"] / max(1, runs[c]["points"]) for c in cols}
+    lines.append(row("wall per point (s)", [f"{per_point[c]:.3f}" for c in cols] + (["–"] if ref else []),
+                     ratio(per_point["previous"], per_point["current"]) if prev else None))
+    for key, label in STAGES:
+        vals = [f"{runs[c]['sums'][key]:.1f}" for c in cols] + ([f"{ref['sums'][key]:.1f}"] if ref else [])
+        lines.append(row(f"Σ {label} (s)", vals, ratio(prev["sums"][key], cur["sums"][key]) if prev else None))
+    lines.append(row("Σ stages (s)", [f"{runs[c]['stage_total']:.1f}" for c in cols]
+                     + ([f"{ref['stage_total']:.1f}"] if ref else []),
+                     ratio(prev["stage_total"], cur["stage_total"]) if prev else None))
+    lines.append(row("harness overhead wall − Σ stages / workers (s)",
+                     [f"{runs[c]['overhead']:.1f} ({100 * runs[c]['overhead'] / runs[c]['wall']:.0f} %)"
+                      for c in cols] + (["–"] if ref else []), "" if prev else None))
+    lines.append(row("encodes per point", [f"{runs[c]['sums']['encodes'] / max(1, runs[c]['points']):.2f}"
+                                           for c in cols]
+                     + ([f"{ref['sums']['encodes'] / max(1, ref['points']):.2f}"] if ref else []),
+                     "" if prev else None))
+    lines += ["", "Stage shares (current): " + ", ".join(
+        f"{label} {100 * cur['sums'][key] / cur['stage_total']:.0f} %" for key, label in STAGES) + "."]
+    if any(runs[c]["failed"] for c in cols):
+        lines.append("FAILED points: " + ", ".join(f"{c} {runs[c]['failed']}" for c in cols))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

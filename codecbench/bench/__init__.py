@@ -1,1 +1,0 @@
-"""Benchmark machinery: datasets, suites, the runner, executors, the result store and reports."""

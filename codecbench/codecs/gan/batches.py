@@ -1,0 +1,79 @@
+"""Training batches for the GAN codec: images decoded once, random crops with horizontal flips.
+
+Images are held as RGB uint8: one N×H×W×3 tensor when every image has the same size (CamVid: 360×480), a list of
+H×W×3 tensors otherwise. A batch is B×3×crop×crop float32 on [-1, 1]. The random draws (image, y, x, flip per
+sample, from one ``torch.Generator``) are the same sequence as the earlier per-sample numpy implementation, so a
+run resumed across the change continues with the same batches; the float conversion happens once per batch on the
+stacked uint8 crops (no per-sample float copies).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as nnf
+
+
+class ImageBank:
+    """Training images as uint8 tensors; ``crops`` draws a batch."""
+
+    def __init__(self, images: list[np.ndarray]):
+        if not images:
+            raise ValueError("no training images")
+        shapes = {im.shape for im in images}
+        self.stacked: torch.Tensor | None = None
+        self.items: list[torch.Tensor] = []
+        if len(shapes) == 1:
+            self.stacked = torch.from_numpy(np.stack(images))
+        else:
+            self.items = [torch.from_numpy(np.array(im, copy=True)) for im in images]
+        self.n = len(images)
+
+    def _image(self, i: int) -> torch.Tensor:
+        return self.stacked[i] if self.stacked is not None else self.items[i]
+
+    def crops(self, gen: torch.Generator, crop: int, batch: int, channels_last: bool = False) -> torch.Tensor:
+        """B×3×crop×crop float32 on [-1, 1]; images smaller than crop are edge-replicated (right, bottom)."""
+        patches = []
+        for _ in range(batch):
+            i = int(torch.randint(self.n, (1,), generator=gen))
+            img = self._image(i)
+            h, w = img.shape[:2]
+            ch, cw = min(crop, h), min(crop, w)
+            y = int(torch.randint(h - ch + 1, (1,), generator=gen))
+            x = int(torch.randint(w - cw + 1, (1,), generator=gen))
+            flip = bool(torch.randint(2, (1,), generator=gen))
+            patch = img[y : y + ch, x : x + cw]
+            if flip:
+                patch = patch.flip(1)
+            if (ch, cw) != (crop, crop):
+                p = patch.permute(2, 0, 1)[None].float()
+                patch = nnf.pad(p, (0, crop - cw, 0, crop - ch), mode="replicate")[0].permute(1, 2, 0).to(torch.uint8)
+            patches.append(patch)
+        hwc = torch.stack(patches)  # B×crop×crop×3 uint8
+        out = hwc.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+        if channels_last:
+            return out.contiguous(memory_format=torch.channels_last)
+        return out.contiguous()
+
+
+def crop_batch_reference(images: list[np.ndarray], gen: torch.Generator, crop: int, batch: int) -> torch.Tensor:
+    """The earlier per-sample implementation (numpy crop, float per sample); kept for the throughput benchmark and
+    for the test that ``ImageBank.crops`` draws the same batches."""
+    out = []
+    for _ in range(batch):
+        i = int(torch.randint(len(images), (1,), generator=gen))
+        img = images[i]
+        h, w = img.shape[:2]
+        ch, cw = min(crop, h), min(crop, w)
+        y = int(torch.randint(h - ch + 1, (1,), generator=gen))
+        x = int(torch.randint(w - cw + 1, (1,), generator=gen))
+        flip = bool(torch.randint(2, (1,), generator=gen))
+        patch = img[y : y + ch, x : x + cw]
+        if flip:
+            patch = patch[:, ::-1]
+        t = torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1).float() / 127.5 - 1.0
+        if (ch, cw) != (crop, crop):
+            t = nnf.pad(t[None], (0, crop - cw, 0, crop - ch), mode="replicate")[0]
+        out.append(t)
+    return torch.stack(out)

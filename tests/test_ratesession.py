@@ -1,0 +1,92 @@
+"""Rate control shared across the targets of one image (RateSession / match_bpp_targets): the same answers as
+independent searches for integer knobs, never the same setting encoded twice, fewer encodes in all.
+
+The curve codecs are TEST DOUBLES (filler bytes following a known monotone rate curve), from test_ratecontrol.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_ratecontrol import IMAGE, H, W, brute_force, curve_codec, curves, true_bpp  # noqa: E402
+
+from codecbench.codecs import registry
+from codecbench.codecs.ratecontrol import FLOAT_TOLERANCE, RateSession, match_bpp, match_bpp_targets
+from codecbench.codecs.spec import CodecSpec, Knob
+
+TARGETS = (0.0625, 0.125, 0.25, 0.5, 1.0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(curves, st.lists(st.floats(0.05, 3.0), min_size=2, max_size=6, unique=True), st.booleans(),
+       st.sampled_from(["below", "nearest"]))
+def test_shared_search_matches_brute_force(curve, targets, increasing, mode):
+    r_min, r_max, p = curve
+    lo, hi = (0, 100) if increasing else (0, 51)
+
+    def rate(k):
+        x = (k - lo) / (hi - lo) if increasing else (hi - k) / (hi - lo)
+        return r_min * (r_max / r_min) ** (x**p)
+
+    knob = Knob("k", lo, hi, integer=True, increases_rate=increasing)
+    calls: list = []
+    results = match_bpp_targets(curve_codec(rate, knob, calls), IMAGE, targets, mode=mode)
+    assert len(calls) == len(set(calls)) == sum(r.encodes for r in results)  # no setting twice for the image
+    assert [r.target_bpp for r in results] == targets  # in the order asked
+    lowest = true_bpp(rate, lo if increasing else hi)
+    for target, res in zip(targets, results):
+        assert res.bpp == pytest.approx(true_bpp(rate, res.knob))
+        assert res.encodes == len(res.trials)
+        if lowest > target:
+            assert not res.reachable and res.min_bpp == pytest.approx(lowest)
+        else:
+            assert res.reachable and res.bpp == pytest.approx(brute_force(rate, knob, target, mode))
+            if mode == "below":
+                assert res.bpp <= target
+
+
+@settings(max_examples=20, deadline=None)
+@given(curves, st.lists(st.floats(0.3, 0.9), min_size=2, max_size=4, unique=True))
+def test_float_knob_targets_are_searched_alone(curve, fracs):
+    """A float knob's answer depends on where its search starts: no sharing, the answers of match_bpp."""
+    r_min, r_max, p = curve
+    targets = [r_min + f * (r_max - r_min) for f in fracs]
+
+    def rate(k):
+        return r_min * (r_max / r_min) ** ((k / 100.0) ** p)
+
+    knob = Knob("quality", 0.0, 100.0, integer=False, increases_rate=True)
+    shared = match_bpp_targets(curve_codec(rate, knob, []), IMAGE, targets)
+    alone = [match_bpp(curve_codec(rate, knob, []), IMAGE, t) for t in targets]
+    assert [(r.knob, r.bpp, r.encodes) for r in shared] == [(r.knob, r.bpp, r.encodes) for r in alone]
+    for target, res in zip(targets, shared):
+        assert res.reachable and (1 - FLOAT_TOLERANCE) * target - 8 / (H * W) <= res.bpp <= target
+
+
+def test_one_shot_and_fixed_rate_codecs_are_not_shared():
+    calls: list = []
+    spec = CodecSpec(name="fixed-double", summary="test double", library="none", version=lambda: "0", knob=None,
+                     encode=lambda im, k, s: calls.append(k) or b"\0" * 100, decode=lambda d, s: IMAGE)
+    session = RateSession(spec.bind(), IMAGE)
+    assert session.match(None).encodes == 1 and session.match(0.01).encodes == 1 and len(calls) == 2
+    with pytest.raises(ValueError, match="mode"):
+        RateSession(spec.bind(), IMAGE, mode="above")
+
+
+def test_real_jpeg_same_knobs_fewer_encodes(photo):
+    codec = registry.create("jpeg")
+    alone = [match_bpp(codec, photo, t) for t in TARGETS]
+    shared = match_bpp_targets(codec, photo, TARGETS)
+    assert [r.knob for r in shared] == [r.knob for r in alone]
+    assert [r.data for r in shared] == [r.data for r in alone]
+    assert sum(r.encodes for r in shared) < sum(r.encodes for r in alone)
+    assert sum(r.encodes for r in shared) <= 2.5 * len(TARGETS)
+
+
+def test_session_reuses_what_an_earlier_target_found(photo):
+    codec = registry.create("jpeg")
+    session = RateSession(codec, photo)
+    first = session.match(0.5)
+    again = session.match(0.5)  # the cache already brackets it: nothing new to encode
+    assert again.encodes == 0 and again.trials == [] and again.knob == first.knob and again.data == first.data
