@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 
 import numpy as np
 import pytest
+from fault_helpers import alive_from
 from standins.launchers import bpg_standin_launchers
 
 from codecbench.codecs import bpg
@@ -42,28 +42,6 @@ def script(folder, name, body):
 
 def psnr(a, b):
     return 10 * np.log10(255.0**2 / np.mean((a.astype(float) - b.astype(float)) ** 2))
-
-
-def alive(pid: int) -> bool:
-    """True while pid runs (a zombie, killed but not yet reaped by init, counts as dead)."""
-    try:
-        os.kill(pid, 0)
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except (ProcessLookupError, FileNotFoundError):
-        return False
-
-
-def alive_from(pidfile) -> bool:
-    """Whether the process whose pid the script wrote is still running (False if it never got that far)."""
-    text = pidfile.read_text().strip() if pidfile.exists() else ""
-    if not text:
-        return False
-    for _ in range(300):  # SIGKILL is delivered asynchronously: allow a busy machine up to 30 s to act on it
-        if not alive(int(text)):
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def test_standin_roundtrip_and_cleanup(standin, photo):

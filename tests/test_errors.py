@@ -39,8 +39,8 @@ def test_unknown_name_needs_no_quote_stripping():
 
 @pytest.mark.parametrize("argv, names", [
     (["run", "no-such-suite"], "suite 'no-such-suite' not found"),
-    (["table", "/nonexistent/store.sqlite"], "/nonexistent/store.sqlite: no result store here"),
-    (["check", "/nonexistent", "--baseline", "b.json", "--tol", "psnr"], "tolerance 'psnr'"),
+    (["table", "no-such-folder/store.sqlite"], "no-such-folder/store.sqlite: no result store here"),
+    (["check", "no-such-folder", "--baseline", "b.json", "--tol", "psnr"], "tolerance 'psnr'"),
 ])
 def test_main_prints_one_line_naming_the_problem_and_exits_2(argv, names, capsys):
     assert main(argv) == 2

@@ -12,8 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+from fault_helpers import folder_suite
 from store_probe import stored_points
 
 from codecbench.run.leases import Leases, make_owner, owner_alive
@@ -27,29 +26,9 @@ TARGETS = [0.5, 0.7, 1.0, 1.4, 2.0, 2.8]
 def _suite(tmp: Path) -> Path:
     from skimage import data
 
-    photos = tmp / "photos"
-    photos.mkdir()
     img = data.coffee()
-    for i in range(3):
-        Image.fromarray(np.ascontiguousarray(img[40 * i:40 * i + 96, 50 * i:50 * i + 128])).save(photos / f"c{i}.png")
-    suite = tmp / "conc.toml"
-    suite.write_text(f"""
-[suite]
-name = "conc"
-targets = {TARGETS}
-metrics = ["psnr", "ssim"]
-
-[[datasets]]
-name = "folder"
-root = "{photos}"
-
-[[codecs]]
-name = "jpeg"
-
-[[codecs]]
-name = "webp"
-""")
-    return suite
+    crops = [img[40 * i:40 * i + 96, 50 * i:50 * i + 128] for i in range(3)]
+    return folder_suite(tmp, "conc", crops, targets=TARGETS, metrics=["psnr", "ssim"], codecs=["jpeg", "webp"])
 
 
 def _env(tmp: Path) -> dict:

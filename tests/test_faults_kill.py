@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
+from fault_helpers import folder_suite
 from store_probe import stored_points
 
 TARGETS = [0.5, 0.8, 1.2, 2.0]
@@ -27,30 +27,10 @@ TABLES = ("table.md", "table.csv", "table.tex", "bdrate.md", "bdrate.csv")
 def _suite(tmp: Path) -> Path:
     from skimage import data
 
-    photos = tmp / "photos"
-    photos.mkdir()
     src = [data.astronaut(), data.coffee(), data.chelsea()]
-    for i in range(4):
-        img = src[i % 3]
-        Image.fromarray(np.ascontiguousarray(img[20 * i:20 * i + 72, 30 * i:30 * i + 96])).save(photos / f"k{i}.png")
-    suite = tmp / "kill.toml"
-    suite.write_text(f"""
-[suite]
-name = "killcampaign"
-targets = {TARGETS}
-metrics = ["psnr", "ssim"]
-
-[[datasets]]
-name = "folder"
-root = "{photos}"
-
-[[codecs]]
-name = "jpeg"
-
-[[codecs]]
-name = "webp"
-""")
-    return suite
+    crops = [src[i % 3][20 * i:20 * i + 72, 30 * i:30 * i + 96] for i in range(4)]
+    return folder_suite(tmp, "killcampaign", crops, targets=TARGETS, metrics=["psnr", "ssim"],
+                        codecs=["jpeg", "webp"], stem="kill")
 
 
 def _complete(path: Path) -> bool:

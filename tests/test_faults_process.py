@@ -12,34 +12,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+from fault_helpers import folder_suite
 from store_probe import stored_points
 
 
 def _suite(tmp: Path) -> Path:
     from skimage import data
 
-    photos = tmp / "photos"
-    photos.mkdir()
     img = data.astronaut()
-    for i in range(4):
-        Image.fromarray(np.ascontiguousarray(img[30 * i:30 * i + 176, 40 * i:40 * i + 176])).save(photos / f"p{i}.png")
-    suite = tmp / "proc.toml"
-    suite.write_text(f"""
-[suite]
-name = "proc"
-targets = [0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8]
-metrics = ["psnr", "ssim", "ms_ssim"]
-
-[[datasets]]
-name = "folder"
-root = "{photos}"
-
-[[codecs]]
-name = "jpeg"
-""")
-    return suite
+    crops = [img[30 * i:30 * i + 176, 40 * i:40 * i + 176] for i in range(4)]
+    return folder_suite(tmp, "proc", crops, targets=[0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8],
+                        metrics=["psnr", "ssim", "ms_ssim"], codecs=["jpeg"])
 
 
 def _children() -> dict[int, int]:

@@ -12,10 +12,10 @@ import json
 import os
 import sys
 import tarfile
-import time
 from pathlib import Path
 
 import pytest
+from fault_helpers import alive_from
 
 from codecbench.cli.main import main
 from codecbench.codecs import bpg
@@ -49,28 +49,6 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("CODECBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(bpgbuild, "missing_prerequisites", lambda: [])  # the fake source needs only make
     return tmp_path / "cache"
-
-
-def alive(pid: int) -> bool:
-    """True while pid runs (a zombie, killed but not yet reaped by init, counts as dead)."""
-    try:
-        os.kill(pid, 0)
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except (ProcessLookupError, FileNotFoundError):
-        return False
-
-
-def alive_from(pidfile) -> bool:
-    """Whether the process whose pid the script wrote is still running (False if it never got that far)."""
-    text = pidfile.read_text().strip() if pidfile.exists() else ""
-    if not text:
-        return False
-    for _ in range(300):  # SIGKILL is delivered asynchronously: allow a busy machine up to 30 s to act on it
-        if not alive(int(text)):
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def leftovers(root: Path) -> list[str]:
