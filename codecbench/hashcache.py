@@ -5,21 +5,16 @@ large dataset does not decode every image again (see :mod:`codecbench.datasets`)
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 
+from codecbench.atomicio import atomic_write_text
 from codecbench.imageio import ImageLoadError, check_size, content_hash, load_rgb
+from codecbench.paths import cache_dir
 
 
 def _cache_file() -> Path:
-    base = os.environ.get("CODECBENCH_CACHE")
-    if base:
-        return Path(base).expanduser() / "hashes.json"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    root = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return root / "codecbench" / "hashes.json"
+    return cache_dir() / "hashes.json"
 
 
 _memory: dict[str, tuple[int, int, str]] = {}
@@ -41,14 +36,7 @@ def _write_disk_cache(path: Path, new: dict[str, tuple[int, int, str]]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = _read_disk_cache(path)
         data.update({k: list(v) for k, v in new.items()})
-        fd, tmp = tempfile.mkstemp(prefix=".hashes.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write_text(path, json.dumps(data))
     except OSError:
         pass
 

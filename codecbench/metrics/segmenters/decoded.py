@@ -15,7 +15,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +35,10 @@ class Decoded:
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("CODECBENCH_CACHE")
-    if base:
-        return Path(base).expanduser() / "decoded"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "codecbench" / "decoded"
+    """Decoded training frames live under codecbench's cache folder (:func:`codecbench.paths.cache_dir`)."""
+    from codecbench.paths import cache_dir
+
+    return cache_dir() / "decoded"
 
 
 def codec_identity(codec) -> tuple[str, dict[str, Any]]:
@@ -55,15 +53,10 @@ def target_name(target_bpp: float | None) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    from codecbench.atomicio import atomic_write_bytes
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_bytes(path, data)
 
 
 class DecodedCache:
