@@ -14,6 +14,17 @@ import torch
 import torch.nn.functional as nnf
 
 
+def _draw(gen: torch.Generator, n: int, shape_of, crop: int) -> tuple[int, int, int, int, int, bool]:
+    """One sample's random draws, in the order both implementations make them: image i, then the crop window
+    (y, x, height, width) inside it, then a horizontal flip."""
+    i = int(torch.randint(n, (1,), generator=gen))
+    h, w = shape_of(i)
+    ch, cw = min(crop, h), min(crop, w)
+    y = int(torch.randint(h - ch + 1, (1,), generator=gen))
+    x = int(torch.randint(w - cw + 1, (1,), generator=gen))
+    return i, y, x, ch, cw, bool(torch.randint(2, (1,), generator=gen))
+
+
 class ImageBank:
     """Training images as uint8 tensors; ``crops`` draws a batch."""
 
@@ -36,14 +47,8 @@ class ImageBank:
         """B×3×crop×crop float32 on [-1, 1]; images smaller than crop are edge-replicated (right, bottom)."""
         patches = []
         for _ in range(batch):
-            i = int(torch.randint(self.n, (1,), generator=gen))
-            img = self._image(i)
-            h, w = img.shape[:2]
-            ch, cw = min(crop, h), min(crop, w)
-            y = int(torch.randint(h - ch + 1, (1,), generator=gen))
-            x = int(torch.randint(w - cw + 1, (1,), generator=gen))
-            flip = bool(torch.randint(2, (1,), generator=gen))
-            patch = img[y : y + ch, x : x + cw]
+            i, y, x, ch, cw, flip = _draw(gen, self.n, lambda k: self._image(k).shape[:2], crop)
+            patch = self._image(i)[y : y + ch, x : x + cw]
             if flip:
                 patch = patch.flip(1)
             if (ch, cw) != (crop, crop):
@@ -62,14 +67,8 @@ def crop_batch_reference(images: list[np.ndarray], gen: torch.Generator, crop: i
     for the test that ``ImageBank.crops`` draws the same batches."""
     out = []
     for _ in range(batch):
-        i = int(torch.randint(len(images), (1,), generator=gen))
-        img = images[i]
-        h, w = img.shape[:2]
-        ch, cw = min(crop, h), min(crop, w)
-        y = int(torch.randint(h - ch + 1, (1,), generator=gen))
-        x = int(torch.randint(w - cw + 1, (1,), generator=gen))
-        flip = bool(torch.randint(2, (1,), generator=gen))
-        patch = img[y : y + ch, x : x + cw]
+        i, y, x, ch, cw, flip = _draw(gen, len(images), lambda k: images[k].shape[:2], crop)
+        patch = images[i][y : y + ch, x : x + cw]
         if flip:
             patch = patch[:, ::-1]
         t = torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1).float() / 127.5 - 1.0
