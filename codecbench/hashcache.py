@@ -60,31 +60,24 @@ def file_hashes(paths: list[Path], *, errors: dict[int, str] | None = None, max_
         stamp = (st.st_size, st.st_mtime_ns)
         try:
             check_size(p, max_pixels)
-        except ImageLoadError as exc:
+            with _lock:
+                hit = _memory.get(key)
+            if hit is None or hit[:2] != stamp:
+                if disk is None:
+                    disk = _read_disk_cache(cache_path)
+                entry = disk.get(key)
+                hit = tuple(entry) if isinstance(entry, list) and len(entry) == 3 else None
+                if hit is None or tuple(hit[:2]) != stamp:
+                    hit = (*stamp, content_hash(load_rgb(p, max_pixels=max_pixels)))
+                    new[key] = hit
+                with _lock:
+                    _memory[key] = hit
+        except ImageLoadError as exc:  # the header or the pixels: a failed image, or the caller's error
             if errors is None:
                 raise
             errors[len(out)] = str(exc)
             out.append(None)
             continue
-        with _lock:
-            hit = _memory.get(key)
-        if hit is None or hit[:2] != stamp:
-            if disk is None:
-                disk = _read_disk_cache(cache_path)
-            entry = disk.get(key)
-            hit = tuple(entry) if isinstance(entry, list) and len(entry) == 3 else None
-            if hit is None or tuple(hit[:2]) != stamp:
-                try:
-                    hit = (*stamp, content_hash(load_rgb(p, max_pixels=max_pixels)))
-                except ImageLoadError as exc:
-                    if errors is None:
-                        raise
-                    errors[len(out)] = str(exc)
-                    out.append(None)
-                    continue
-                new[key] = hit
-            with _lock:
-                _memory[key] = hit
         out.append(hit[2])
     if new:
         _write_disk_cache(cache_path, new)
