@@ -70,12 +70,16 @@ def _unavailable(s: Settings) -> str | None:
     return None
 
 
+# libheif's x265 plugin maps quality q to one setting per pair (1, 2), (3, 4), ..., (99, 100), with 0 alone:
+# 51 distinct settings, each named by its lowest quality (measured; tests/test_ratecontrol_levels.py).
+HEIC_LEVELS = (0, *range(1, 101, 2))
+
 HEIC = CodecSpec(
     name="heic",
     summary="HEIC (HEVC intra, x265 encoder / libde265 decoder) via pillow-heif",
     library="libheif + x265 + libde265 (pillow-heif)",
     version=_version,
-    knob=Knob("quality", 0, 100, integer=True, increases_rate=True),
+    knob=Knob("quality", 0, 100, integer=True, increases_rate=True, levels=HEIC_LEVELS),
     encode=_encode,
     decode=_decode,
     defaults={"subsampling": "4:2:0", "preset": "slow"},

@@ -77,7 +77,7 @@ JPEG = CodecSpec(
             "via Pillow",
     library="libjpeg-turbo (Pillow)",
     version=_jpeg_version,
-    knob=Knob("quality", 1, 100, integer=True, increases_rate=True),
+    knob=Knob("quality", 1, 100, integer=True, increases_rate=True, axis="ijg"),
     encode=_jpeg_encode,
     decode=lambda data, s: pil_decode(data, "JPEG"),
     # optimize=True (per-image Huffman tables; 23 % fewer bytes than Pillow's default at quality 10 on Kodak) is
@@ -119,6 +119,13 @@ WEBP = CodecSpec(
 # --- AVIF ---------------------------------------------------------------------------------------
 
 
+# libavif (through Pillow) maps quality 0–100 onto 64 quantizers: the lowest quality of each class below gives the
+# same stream as every quality up to the next (measured on Kodak and CamVid; tests/test_ratecontrol_levels.py).
+AVIF_LEVELS = (0, 3, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 35, 37, 39, 40, 42, 44, 45, 47, 49, 50,
+               52, 54, 55, 56, 58, 59, 60, 62, 63, 64, 66, 67, 68, 70, 71, 72, 74, 75, 76, 78, 79, 80, 82, 83, 84, 86,
+               87, 88, 90, 91, 92, 94, 95, 96, 98, 99, 100)
+
+
 def _avif_encode(image: np.ndarray, quality: int, s: Settings) -> bytes:
     return _pil_encode(
         image, "AVIF", quality=int(quality), speed=int(s["speed"]), subsampling=s["subsampling"],
@@ -148,7 +155,7 @@ AVIF = CodecSpec(
     summary="AVIF (AV1 intra, aom encoder, dav1d decoder) via Pillow",
     library="libavif + aom (Pillow)",
     version=_avif_version,
-    knob=Knob("quality", 0, 100, integer=True, increases_rate=True),
+    knob=Knob("quality", 0, 100, integer=True, increases_rate=True, levels=AVIF_LEVELS),
     encode=_avif_encode,
     decode=lambda data, s: pil_decode(data, "AVIF"),
     defaults={"speed": 6, "subsampling": "4:2:0", "encoder": "aom"},

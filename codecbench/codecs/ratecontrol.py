@@ -27,6 +27,7 @@ search each; rate knobs (``is_bpp``) and fixed-rate codecs encode once per targe
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Literal, Union, cast
@@ -79,9 +80,15 @@ class _Probe:
         self.trials: list[tuple[KnobValue, float]] = []
 
     def knob_of(self, u: float) -> KnobValue:
+        levels = self.knob.levels
+        if levels:  # u counts levels: index i is the class starting at levels[i]
+            return levels[min(max(int(round(self.sign * u)), 0), len(levels) - 1)]
         return self.knob.clip(self.sign * u)
 
     def u_of(self, knob_value: KnobValue) -> float:
+        levels = self.knob.levels
+        if levels:
+            return self.sign * (bisect.bisect_right(levels, knob_value) - 1)
         return self.sign * knob_value
 
     def __call__(self, u: float) -> tuple[KnobValue, float]:
@@ -150,7 +157,7 @@ class RateSession:
         if target_bpp is None or not (target_bpp > 0 and math.isfinite(target_bpp)):
             raise ValueError(f"codec {self.codec.name!r} needs a positive finite target bpp, got {target_bpp!r}")
         probe = cast(_Probe, self._probe)  # set when shared
-        return _search(probe, target_bpp, self.mode, first=len(probe.trials))
+        return _search(probe, target_bpp, self.mode, first=len(probe.trials), start=0.0)
 
 
 def match_bpp_targets(codec: Codec, image: np.ndarray, targets, *, mode: Literal["below", "nearest"] = "below"
@@ -168,7 +175,8 @@ START_FRACTION = 0.3  # first probe: 30 % of the knob's span above its lowest-ra
 DEFAULT_OCTAVES = 6.0  # prior slope before two points are known: the span covers ~2**6 in rate
 
 
-def _search(probe: _Probe, target: float, mode: str, first: int = 0) -> RateResult:
+def _search(probe: _Probe, target: float, mode: str, first: int = 0, start: float = START_FRACTION
+            ) -> RateResult:
     """Search one target; settings already in the probe's cache (trials before number first, from other
     targets of the same image) seed the bracket and are never encoded again."""
     knob = probe.knob
@@ -198,13 +206,14 @@ def _search(probe: _Probe, target: float, mode: str, first: int = 0) -> RateResu
 
     # float knobs aim at the middle of the accepted window (0.975·target in "below" mode)
     aim = math.log1p(-FLOAT_TOLERANCE / 2) if (not knob.integer and mode == "below") else 0.0
+    axis = AXES[knob.axis] if probe.sign > 0 and not knob.levels else AXES["linear"]
     if points:
         lo, hi = bracket()
-        u = None if done(lo, hi) else _next_point(points, lo, hi, u_min, u_max, knob.integer, aim)
+        u = None if done(lo, hi) else _next_point(points, lo, hi, u_min, u_max, knob.integer, aim, axis)
         if u is not None and probe.knob_of(u) in probe.cache:
             u = None
     else:
-        u = u_min + START_FRACTION * span
+        u = u_min + start * span
         if knob.integer:
             u = float(round(u))
     while u is not None and len(probe.trials) - first < MAX_ENCODES:
@@ -213,16 +222,17 @@ def _search(probe: _Probe, target: float, mode: str, first: int = 0) -> RateResu
         lo, hi = bracket()
         if done(lo, hi):
             break
-        u = _next_point(points, lo, hi, u_min, u_max, knob.integer, aim)
+        u = _next_point(points, lo, hi, u_min, u_max, knob.integer, aim, axis)
         if u is None or probe.knob_of(u) in probe.cache:
             break
     return _pick(probe, target, mode, u_min, first)
 
 
-def _next_point(points, lo, hi, u_min, u_max, integer, aim=0.0) -> float | None:
+def _next_point(points, lo, hi, u_min, u_max, integer, aim=0.0, axis=None) -> float | None:
     """Next rate coordinate to probe, where log(bpp/target) is expected to equal aim: inside the
-    bracket by monotone cubic (PCHIP) interpolation of log-bpp, outside it by extrapolating the
-    nearest slope (a step at most as long as the span probed so far)."""
+    bracket by monotone cubic (PCHIP) interpolation of log-bpp, outside it by extrapolating a slope
+    (integer knobs: :func:`_extrapolate_integer`; float knobs: the nearest slope, a step at most as long as
+    the span probed so far)."""
     us = sorted(points)
     fs = [points[u] - aim for u in us]
     if lo is not None and hi is not None:
@@ -233,6 +243,8 @@ def _next_point(points, lo, hi, u_min, u_max, integer, aim=0.0) -> float | None:
         return min(max(x, lo + eps), hi - eps)
     going_up = hi is None  # every point is below the target: raise the rate
     u0 = lo if going_up else hi
+    if integer and len(us) >= 2:
+        return _extrapolate_integer(points, u0, going_up, u_min, u_max, axis or AXES["linear"], aim)
     slope = math.log(2.0) * DEFAULT_OCTAVES / (u_max - u_min)
     if len(us) >= 2:
         (u1, f1), (u2, f2) = (us[-2], fs[-2]), (us[-1], fs[-1])
@@ -254,6 +266,48 @@ def _next_point(points, lo, hi, u_min, u_max, integer, aim=0.0) -> float | None:
     if x == u0:
         return None
     return float(x)
+
+
+WIDE_BASE = 1 / 8  # integer extrapolation: the slope is taken over at least this fraction of the knob's span
+
+
+def _ijg_axis(q: float) -> float:
+    """An IJG JPEG quality's rate coordinate: −log of its quantization-table scale (5000/q, 200 − 2q from 50)."""
+    q = min(max(q, 1.0), 100.0)
+    return -math.log(5000.0 / q if q < 50 else max(200.0 - 2.0 * q, 1.0))
+
+
+def _ijg_quality(v: float) -> float:
+    """The inverse of :func:`_ijg_axis` (a real-valued quality)."""
+    scale = math.exp(-v)
+    return 5000.0 / scale if scale > 100.0 else (200.0 - scale) / 2.0
+
+
+def _identity(x: float) -> float:
+    return float(x)
+
+
+# Knob.axis -> (coordinate of an increasing knob's value, its inverse)
+AXES = {"linear": (_identity, _identity), "ijg": (_ijg_axis, _ijg_quality)}
+
+
+def _extrapolate_integer(points, u0, going_up, u_min, u_max, axis, aim) -> float | None:
+    """Beyond every probed point of an integer knob: the secant from the outermost point u0 to the nearest point
+    at least WIDE_BASE of the span away (adjacent settings give a noisy slope; targets of one session lie about
+    an octave apart), taken on the knob's axis, then one setting past the predicted crossing so that the next
+    probe tends to close the bracket."""
+    to_axis, from_axis = axis
+    others = [u for u in points if u != u0]
+    far = [u for u in others if abs(u - u0) >= (u_max - u_min) * WIDE_BASE] or others
+    u1 = min(far, key=lambda u: abs(u - u0))
+    du = to_axis(u0) - to_axis(u1)
+    slope = (points[u0] - points[u1]) / du if du else 0.0
+    if not slope > 1e-9:
+        slope = math.log(2.0) * DEFAULT_OCTAVES / (to_axis(u_max) - to_axis(u_min))
+    x = from_axis(to_axis(u0) - (points[u0] - aim) / slope)
+    x = math.floor(x) + 1 if going_up else math.ceil(x) - 1
+    x = min(max(x, u_min), u_max)
+    return None if x == u0 else float(x)
 
 
 def _pchip_root(us, fs, lo, hi) -> float:

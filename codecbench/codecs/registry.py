@@ -32,6 +32,7 @@ BUILTIN: dict[str, str] = {
     "bpg": "codecbench.codecs.bpg:BPG",
     "gan": "codecbench.codecs.gan.spec:GAN",
     "sr": "codecbench.codecs.sr:SR",
+    "cae": "codecbench.codecs.cae.spec:CAE",
 }
 
 

@@ -45,6 +45,14 @@ class Knob:
         gives fewer (BPG qp).
     is_bpp: True when the knob is itself a target rate in bpp that the encoder meets in one
         encode (JPEG 2000 through its compression ratio); rate control then encodes once.
+    levels: for an integer knob whose library maps several values to one encoder setting (AVIF's and HEIC's
+        quality), the lowest value of each class, ascending (starting at ``low``): every value from one level
+        up to the next gives the same stream. Rate control searches over the levels only, so a plateau costs
+        no encodes; an explicit knob value is still encoded as given.
+    axis: the coordinate on which log(bpp) is closest to linear, for rate control's extrapolation: "linear"
+        (the knob itself) or "ijg" (an IJG JPEG quality q: minus the log of the quantization-table scale,
+        5000/q below 50 and 200 − 2q from 50). A hint for the search only: the result is the same, found in
+        fewer encodes.
     """
 
     name: str
@@ -53,6 +61,8 @@ class Knob:
     integer: bool = True
     increases_rate: bool = True
     is_bpp: bool = False
+    levels: tuple[int, ...] | None = None
+    axis: str = "linear"
 
     def clip(self, value: float) -> float | int:
         v = min(max(value, self.low), self.high)
@@ -66,6 +76,7 @@ class Knob:
             "integer": self.integer,
             "increases_rate": self.increases_rate,
             "is_bpp": self.is_bpp,
+            **({"levels": list(self.levels)} if self.levels else {}),
         }
 
 

@@ -8,7 +8,6 @@ The model id is the first 16 hex digits of SHA-256 over the stored tensors (name
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,21 +23,12 @@ from .locate import (  # noqa: F401 (re-exported: callers import them from here)
     resolve,
     shipped_names,
 )
+from ..tensor_id import weights_id  # noqa: F401 (re-exported for the trainer)
 from .model import Autoencoder
 from .quantizer import centres
 
 FORMAT = "codecbench-gan"
 FORMAT_VERSION = 1
-
-
-def weights_id(tensors: dict[str, torch.Tensor]) -> str:
-    """SHA-256 (first 16 hex digits) of tensors in key order: name, dtype, shape and raw bytes."""
-    h = hashlib.sha256()
-    for k in sorted(tensors):
-        t = tensors[k].detach().cpu().contiguous()
-        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()[:16]
 
 
 def read_config(path: Path) -> dict[str, Any]:
