@@ -62,7 +62,7 @@ def best_classical(table: Path = STUDY_TABLE, target: float = TARGET) -> tuple[s
 
 def finetunes(classical: tuple[str, str], epochs: int, threads: int) -> dict[str, tuple[str, object, tuple | None]]:
     """name -> (row label, FinetuneConfig, codec of the frames it is matched to)."""
-    from codecbench.metrics.segmenters.finetune import FinetuneConfig
+    from codecbench.metrics.segmenters.finetune_config import FinetuneConfig
 
     common = dict(epochs=epochs, batch=8, crop=240, lr=3e-5, weight_decay=0.0, bn="train", seed=0,
                   threads=threads, val_every=VAL_EVERY, val_steps=VAL_STEPS)

@@ -17,7 +17,8 @@ from PIL import Image
 from codecbench.datasets import load_dataset
 from codecbench.report import reports
 from codecbench.run.jobs import Job, execute_job
-from codecbench.run.store import Store, target_key
+from codecbench.run.point_keys import target_key
+from codecbench.run.store import Store
 
 torch.set_num_threads(1)
 
@@ -42,7 +43,7 @@ def test_bench_jpeg_point(benchmark, tmp_path):
     Image.fromarray(np.ascontiguousarray(data.astronaut()[128:384, 128:384])).save(tmp_path / "a.png")
     ref = load_dataset("folder", root=tmp_path).images[0]
     from codecbench.codecs import registry
-    from codecbench.run.jobs import codec_key_of
+    from codecbench.run.point_keys import codec_key_of
 
     key = codec_key_of(registry.create("jpeg").describe())
     job = Job(image=ref, codec="jpeg", settings=(), codec_label="jpeg", codec_key=key, target_bpp=0.5,

@@ -94,6 +94,13 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     return Path(path)
 
 
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write bytes to path through a temporary file in the same folder, fsync and os.replace (never half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, data)
+
+
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically (no newline translation); returns the path."""
     with atomic_open(path, "w", encoding=encoding) as fh:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from codecbench.report import bdrate, bdstats, reports, uncertainty
-from codecbench.run.store import Store, target_key
+from codecbench.run.point_keys import target_key
+from codecbench.run.store import Store
 
 
 def _rec(img, codec, target, bpp, psnr, status="ok", cm=None):

@@ -11,14 +11,8 @@ import pytest
 import torch
 
 from codecbench.metrics.segmenters import create
-from codecbench.metrics.segmenters.espnet import (
-    BGR_MEAN,
-    BGR_STD,
-    ESPNet,
-    ESPNetSegmenter,
-    load_network,
-    preprocess,
-)
+from codecbench.metrics.segmenters.espnet import BGR_MEAN, BGR_STD, ESPNetSegmenter, load_network, preprocess
+from codecbench.metrics.segmenters.espnet_model import ESPNet
 from codecbench.metrics.segmenters.registry import SegmenterError, confusion, scores
 
 

@@ -180,7 +180,9 @@ def test_cuda_float32_matches_float64():
 
 def test_job_uses_the_suite_precision():
     from codecbench.datasets import load_dataset
-    from codecbench.run.jobs import Job, bound_codec, codec_key_of, execute_job
+    from codecbench.run.jobs import Job, execute_job
+    from codecbench.run.point_keys import codec_key_of
+    from codecbench.run.worker_cache import bound_codec
 
     ref = load_dataset("embedded", limit=1).images[0]
     key = codec_key_of(bound_codec("jpeg", ()).describe())

@@ -131,14 +131,15 @@ def test_segment_finetune_end_to_end_loss_falls_and_weights_reload_bit_identical
 
 def test_a_killed_finetune_resumes_to_the_same_weights(tmp_path, camvid_dir, espnet_weights, monkeypatch):
     from codecbench.metrics.segmenters import finetune as ft
+    from codecbench.metrics.segmenters.finetune_config import FinetuneConfig, FinetuneError
 
     # 3 train frames + 3 reconstructions, batch 2: 2 steps per epoch, 4 in all, validated after steps 3 and 4
-    cfg = ft.FinetuneConfig(mode="mixed", codec="jpeg", target_bpp=0.5, limit=4, val_every=4, epochs=2, batch=2,
-                            crop=96, lr=1e-3, seed=2, val_steps=3)
+    cfg = FinetuneConfig(mode="mixed", codec="jpeg", target_bpp=0.5, limit=4, val_every=4, epochs=2, batch=2,
+                         crop=96, lr=1e-3, seed=2, val_steps=3)
     cache = tmp_path / "cache"
     whole = ft.finetune(cfg, tmp_path / "whole", cache_dir=cache, progress=False)
 
-    real_save = ft._save_state
+    real_save = ft._save_state  # patched where finetune() looks it up (imported from finetune_folder)
 
     def save_then_die(*args, **kw):
         real_save(*args, **kw)
@@ -157,8 +158,8 @@ def test_a_killed_finetune_resumes_to_the_same_weights(tmp_path, camvid_dir, esp
     assert resumed["train_loss_per_step"] == whole["train_loss_per_step"]
     assert set(resumed["validation_curve"][-1]["val"]) == {"orig", "recon"}  # mixed validates on both
 
-    with pytest.raises(ft.FinetuneError, match="another configuration"):
-        ft.finetune(ft.FinetuneConfig(mode="orig", limit=4, val_every=4, epochs=1), tmp_path / "whole",
+    with pytest.raises(FinetuneError, match="another configuration"):
+        ft.finetune(FinetuneConfig(mode="orig", limit=4, val_every=4, epochs=1), tmp_path / "whole",
                     progress=False)
 
 
@@ -173,10 +174,12 @@ def test_finetune_rejects_bad_settings(tmp_path, capsys):
 
 def test_two_processes_never_train_into_one_folder(tmp_path):
     from codecbench.metrics.segmenters import finetune as ft
+    from codecbench.metrics.segmenters.finetune_config import FinetuneConfig, FinetuneError
+    from codecbench.metrics.segmenters.finetune_folder import _lock
 
-    held = ft._lock(tmp_path)  # as another process holding the folder would
+    held = _lock(tmp_path)  # as another process holding the folder would
     try:
-        with pytest.raises(ft.FinetuneError, match="another process is fine-tuning"):
-            ft.finetune(ft.FinetuneConfig(mode="orig", limit=4, val_every=4, epochs=1), tmp_path, progress=False)
+        with pytest.raises(FinetuneError, match="another process is fine-tuning"):
+            ft.finetune(FinetuneConfig(mode="orig", limit=4, val_every=4, epochs=1), tmp_path, progress=False)
     finally:
         held.close()

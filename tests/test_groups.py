@@ -13,9 +13,11 @@ from PIL import Image
 from codecbench.datasets import ImageRef, load_dataset
 from codecbench.report import reports
 from codecbench.run.groups import JobGroup, execute_group, expand, group_jobs
-from codecbench.run.jobs import Job, bound_codec, codec_key_of, execute_job
+from codecbench.run.jobs import Job, execute_job
+from codecbench.run.point_keys import codec_key_of
 from codecbench.run.runner import run_suite
 from codecbench.run.suite import parse_suite
+from codecbench.run.worker_cache import bound_codec
 
 TARGETS = (0.125, 0.25, 0.5, 1.0)
 

@@ -16,10 +16,12 @@ from PIL import Image
 from codecbench.codecs import registry
 from codecbench.codecs.spec import CodecSpec
 from codecbench.report import reports
-from codecbench.run import jobs
-from codecbench.run.jobs import codec_key_of, execute_job
+from codecbench.run import worker_cache
+from codecbench.run.jobs import execute_job
+from codecbench.run.point_keys import codec_key_of
 from codecbench.run.runner import plan_suite, run_suite
-from codecbench.run.store import SCHEMA_VERSION, Store, StoreError
+from codecbench.run.store import Store, StoreError
+from codecbench.run.store_schema import SCHEMA_VERSION
 from codecbench.run.suite import parse_suite
 
 torch.set_num_threads(1)
@@ -88,7 +90,7 @@ def test_a_worker_whose_codec_version_differs_from_the_planners_refuses_to_store
         (job,) = plan.jobs
         assert "jpeg_versioned@1.0" in job.codec_key
         registry.register("jpeg_versioned", _versioned("2.0"), replace=True)  # the worker has another version
-        jobs.clear_caches()
+        worker_cache.clear_caches()
         rec = execute_job(job)
         assert rec.status == "error" and rec.error.startswith("KeyMismatch")
         assert "'2.0'" in rec.error and "jpeg_versioned@1.0" in rec.error  # both versions named
@@ -98,7 +100,7 @@ def test_a_worker_whose_codec_version_differs_from_the_planners_refuses_to_store
             assert db.count("ok") == 0 and db.done_keys() == set()  # never counted as done: retried later
     finally:
         registry.REGISTRY.unregister("jpeg_versioned")
-        jobs.clear_caches()
+        worker_cache.clear_caches()
 
 
 def test_key_holds_identity_only():

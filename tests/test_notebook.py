@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from codecbench.run.store import Store, target_key
+from codecbench.run.point_keys import target_key
+from codecbench.run.store import Store
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "results.ipynb"
 

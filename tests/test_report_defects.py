@@ -16,7 +16,8 @@ from PIL import Image
 
 from codecbench.cli.main import main
 from codecbench.report import bdrate, bdstats, plots, reports
-from codecbench.run.store import Store, target_key
+from codecbench.run.point_keys import target_key
+from codecbench.run.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -232,7 +233,7 @@ def test_partial_target_is_marked_on_the_plot(tmp_path):
 
 def test_jpeg_optimize_is_an_explicit_recorded_setting(photo):
     from codecbench.codecs import registry
-    from codecbench.run.jobs import codec_key_of
+    from codecbench.run.point_keys import codec_key_of
 
     default = registry.create("jpeg")
     assert default.settings["optimize"] is True

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from codecbench.report import compressai, reports
-from codecbench.run.store import Store, target_key
+from codecbench.run.point_keys import target_key
+from codecbench.run.store import Store
 
 
 def _rec(img, codec, target, bpp, psnr, status="ok", cm=None):

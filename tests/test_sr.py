@@ -204,7 +204,7 @@ def test_bad_settings_are_clear_errors(settings, error):
 
 
 def test_key_and_version_include_the_inner_codec():
-    from codecbench.run.jobs import codec_key_of
+    from codecbench.run.point_keys import codec_key_of
 
     a = registry.create("sr", inner="webp", inner_settings={"method": 6})
     b = registry.create("sr", inner="webp", inner_settings={"method": 4})
@@ -217,8 +217,9 @@ def test_key_and_version_include_the_inner_codec():
 
 def test_suite_entry_and_frozen_settings_bind_the_same_codec(tmp_path, crop):
     """`settings = { inner = ..., inner_settings = {...} }` in a suite; the runner's frozen copy binds alike."""
-    from codecbench.run.jobs import bound_codec, freeze
+    from codecbench.run.frozen_settings import freeze
     from codecbench.run.suite import load_suite
+    from codecbench.run.worker_cache import bound_codec
 
     toml = tmp_path / "s.toml"
     toml.write_text('[suite]\ntargets = [0.25]\n[[datasets]]\nname = "embedded"\n[[codecs]]\nname = "sr"\n'

@@ -8,7 +8,9 @@ import sqlite3
 
 import pytest
 
-from codecbench.run.store import Store, StoreError, point_key, resolve_store, target_key, write_atomic
+from codecbench.atomicio import write_atomic
+from codecbench.run.point_keys import point_key, target_key
+from codecbench.run.store import Store, StoreError, resolve_store
 
 
 def rec(i: int = 0, status: str = "ok", **kw):

@@ -70,11 +70,8 @@ def run_finetune(args: argparse.Namespace) -> int:
     from codecbench.codecs.spec import CodecError
     from codecbench.datasets import DatasetError
     from codecbench.metrics.segmenters import SegmenterError
-    from codecbench.metrics.segmenters.finetune import (
-        FinetuneConfig,
-        FinetuneError,
-        finetune,
-    )
+    from codecbench.metrics.segmenters.finetune import finetune
+    from codecbench.metrics.segmenters.finetune_config import FinetuneConfig, FinetuneError
 
     def fail(message: str, code: int = 2) -> int:
         print(f"codecbench segment finetune: {message}", file=sys.stderr)

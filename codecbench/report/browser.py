@@ -21,7 +21,8 @@ from typing import Any, Callable
 import numpy as np
 
 from codecbench.report.figures import _find_ref, _records, colourise
-from codecbench.run.store import point_key, resolve_store
+from codecbench.run.point_keys import point_key
+from codecbench.run.store import resolve_store
 
 DEFAULT_IMAGES = 2
 DEFAULT_CROP = (320, 240)
@@ -50,7 +51,7 @@ def crop_box(h: int, w: int, crop: tuple[int, int] | None) -> tuple[int, int, in
 
 
 def _artifact(out_dir: Path, rec: dict[str, Any]) -> Path:
-    """Where ``--keep`` wrote the decoded PNG of a point (see :func:`codecbench.run.jobs.artifact_stem`)."""
+    """Where ``--keep`` wrote the decoded PNG of a point (see :func:`codecbench.run.measure.artifact_stem`)."""
     codec_dir = f"{rec['label']}-{hashlib.sha256(rec['codec_key'].encode()).hexdigest()[:8]}"
     safe_id = rec["image_id"].replace("/", "__")
     return out_dir / "artifacts" / codec_dir / rec["dataset"] / f"{safe_id}@{rec['target']}.png"

@@ -24,7 +24,8 @@ import numpy as np
 from codecbench.atomicio import atomic_savefig
 from codecbench.datasets import CAMVID_CLASSES, ImageRef, load_dataset, load_image, load_label
 from codecbench.errors import CodecbenchError
-from codecbench.run.store import Store, target_key
+from codecbench.run.point_keys import target_key
+from codecbench.run.store import Store
 
 # SegNet's CamVid colours (RGB) for the 11 classes, then black for void / ignored.
 CAMVID_COLOURS = np.array(

@@ -26,7 +26,7 @@ import pandas as pd
 from codecbench.report import reports
 from codecbench.report.colours import colours
 from codecbench.report.reports import CURVE_METRICS, METRIC_TITLES
-from codecbench.run.store import point_key
+from codecbench.run.point_keys import point_key
 
 PROVENANCE = ("image_id", "status", "bpp", "knob", "encodes", "bytes", "run_id", "git_commit", "time",
               "codecbench_version", "error", "target_bpp", "min_bpp")

@@ -12,7 +12,8 @@ import hashlib
 from typing import Any
 
 from codecbench.datasets import BadImage, ImageRef
-from codecbench.run.store import INPUT_CODEC_KEY, Store, point_key
+from codecbench.run.point_keys import point_key
+from codecbench.run.store import INPUT_CODEC_KEY, Store
 
 INPUT_TARGET = "load"
 

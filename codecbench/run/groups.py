@@ -99,12 +99,12 @@ def execute_group(group: JobGroup) -> list[PointRecord]:
     """Measure every target of the group; one record per job, in the group's order. Never raises."""
     from codecbench.codecs.ratecontrol import RateSession
     from codecbench.datasets import load_image
-    from codecbench.run import jobs as J
+    from codecbench.run import measure, worker_cache
 
     first = group.jobs[0]
     records: list[PointRecord] = []
     try:
-        codec = J.bound_codec(first.codec, first.settings)
+        codec = worker_cache.bound_codec(first.codec, first.settings)
         image = load_image(first.image)
         session = RateSession(codec, image, mode=cast(Literal["below", "nearest"], first.mode))
     except Exception as exc:  # the whole group fails alike: no codec, unreadable image
@@ -117,8 +117,8 @@ def execute_group(group: JobGroup) -> list[PointRecord]:
         t_start = time.perf_counter()
         try:
             with _deadline(job.timeout_s):
-                decoded = J._measure(job, rec, rate=lambda c, im, j: session.match(j.target_bpp), image=image,
-                                     segment=False)
+                decoded = measure._measure(job, rec, rate=lambda c, im, j: session.match(j.target_bpp), image=image,
+                                           segment=False)
             if job.segmenter:
                 pending.append((job, rec, decoded))
         except Exception as exc:
@@ -138,12 +138,12 @@ def _segment_batch(pending: list[tuple[Job, PointRecord, Any]], batch: bool | No
     segment_s is added to metric_s and job_s; segment_batch records the batch size."""
     import numpy as np
 
-    from codecbench.run import jobs as J
+    from codecbench.run import measure, worker_cache
 
     first = pending[0][0]
     try:
         with _deadline(first.timeout_s):
-            seg = J.bound_segmenter(cast(str, first.segmenter), first.segmenter_options)
+            seg = worker_cache.bound_segmenter(cast(str, first.segmenter), first.segmenter_options)
             if batch is None:
                 batch = str(getattr(seg, "device", "cpu")).startswith("cuda")
             if batch:
@@ -158,7 +158,7 @@ def _segment_batch(pending: list[tuple[Job, PointRecord, Any]], batch: bool | No
                     shares.append(time.perf_counter() - t0)
             for (job, rec, _), pred, share in zip(pending, preds, shares):
                 t1 = time.perf_counter()
-                J._score_segmentation(job, seg, pred, rec)
+                measure._score_segmentation(job, seg, pred, rec)
                 extra = share + time.perf_counter() - t1
                 rec.segment_s = extra
                 rec.segment_batch = len(pending) if batch else 1

@@ -3,7 +3,7 @@
 Schema 1 → 2 (honest point keys). A schema-1 codec key was ``name@version{all settings}`` where the version
 string could hold provenance (JPEG 2000: ``[bundled with Pillow (libopenjp2-….so.2.5.4)]``; GAN: ``, torch
 2.13.0+cpu``; BPG: ``(/path/to/bpgenc)``) and the GAN settings held the checkpoint name or path and the device,
-but not the model id. Schema 2 keys hold identity only (see :func:`codecbench.run.jobs.codec_key_of`): the
+but not the model id. Schema 2 keys hold identity only (see :func:`codecbench.run.point_keys.codec_key_of`): the
 version without those suffixes, the settings without the codec's keyless ones, and ``#model=<id>`` from the
 record's ``details``. Each row's ``key``, ``codec_key`` and the same fields inside its JSON are rewritten; the
 rest of the record (measurements, ``codec_version`` as the codec reported it then) is kept as it was. The
@@ -40,7 +40,7 @@ class MigrationError(CodecbenchError, ValueError):
 
 def v2_codec_key(record: dict[str, Any]) -> str:
     """The schema-2 codec key of a schema-1 record."""
-    from codecbench.run.jobs import identity_key
+    from codecbench.run.point_keys import identity_key
 
     old = record["codec_key"]
     name = record.get("codec") or old.split("@", 1)[0]

@@ -21,7 +21,7 @@ from codecbench.run.record import PointRecord
 
 def segment_all(job, decoded: np.ndarray, rec: PointRecord) -> None:
     from codecbench.metrics.segmenters import registry as segreg
-    from codecbench.run.jobs import bound_segmenter
+    from codecbench.run.worker_cache import bound_segmenter
 
     label_map = load_label(job.image)
     out: dict[str, dict[str, Any]] = {}

@@ -101,7 +101,7 @@ class PointRecord:
     @classmethod
     def for_job(cls, job: Job) -> PointRecord:
         """An empty record of a job (status "error" until the measurement completes)."""
-        from codecbench.run.jobs import thaw
+        from codecbench.run.frozen_settings import thaw
 
         return cls(
             image_hash=job.image.hash, codec_key=job.codec_key, target=job.target, dataset=job.image.dataset,
@@ -119,7 +119,7 @@ class PointRecord:
     # -- reading ---------------------------------------------------------------------------------------------
     @property
     def key(self) -> str:
-        from codecbench.run.store import point_key
+        from codecbench.run.point_keys import point_key
 
         return point_key(self.image_hash, self.codec_key, self.target)
 

@@ -35,9 +35,11 @@ import codecbench
 from codecbench.errors import UnknownName
 from codecbench.run.badinputs import record_bad_images
 from codecbench.run.checks import RunError, check_knobs, check_segmenter, every_nth, unprefixed
+from codecbench.run.frozen_settings import freeze
 from codecbench.run.groups import expand, group_jobs
-from codecbench.run.jobs import Job, codec_key_of, freeze
+from codecbench.run.jobs import Job
 from codecbench.run.leases import Leases, make_owner
+from codecbench.run.point_keys import codec_key_of
 from codecbench.run.record import PointRecord
 from codecbench.run.store import Store, resolve_store
 from codecbench.run.suite import Suite

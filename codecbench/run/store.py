@@ -7,7 +7,7 @@ from several runs into one store; and the UNIQUE key makes a rerun compute only 
 CSV file appended by hand would need its own locking and recovery for the same guarantees.
 
 Key of a point: (image content hash, codec key, target) where the codec key holds the codec's identity only
-(:func:`codecbench.run.jobs.codec_key_of`: ``name@version``, the settings that change the bytes as canonical
+(:func:`codecbench.run.point_keys.codec_key_of`: ``name@version``, the settings that change the bytes as canonical
 JSON, ``#model=<id>`` for a learned codec), and the target is the target bpp written with ``repr``
 (``"fixed"`` for a fixed-rate codec, ``"knob=<v>"`` for a knob sweep point). Paths, library files and the
 torch build are provenance, kept in each record's ``provenance`` and in the ``runs`` table.
@@ -34,6 +34,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from codecbench.run.point_keys import point_key
 from codecbench.run.record import STATUSES, PointRecord, _jsonable, as_mapping
 from codecbench.run.store_errors import (  # noqa: F401 (StoreFull, StoreReadOnly: re-exported)
     StoreCorrupt,
@@ -43,41 +44,9 @@ from codecbench.run.store_errors import (  # noqa: F401 (StoreFull, StoreReadOnl
     StoreReadOnly,
 )
 from codecbench.run.store_guard import _Connection, finite_json, revive, store_error
+from codecbench.run.store_schema import _SCHEMA, SCHEMA_VERSION
 
 STORE_NAME = "store.sqlite"
-SCHEMA_VERSION = 2
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS points (
-    key        TEXT PRIMARY KEY,
-    image_hash TEXT NOT NULL,
-    codec_key  TEXT NOT NULL,
-    target     TEXT NOT NULL,
-    status     TEXT NOT NULL,
-    dataset    TEXT,
-    image_id   TEXT,
-    codec      TEXT,
-    label      TEXT,
-    target_bpp REAL,
-    bpp        REAL,
-    created    TEXT,
-    record     TEXT NOT NULL,
-    UNIQUE (image_hash, codec_key, target)
-);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id       TEXT PRIMARY KEY,
-    argv         TEXT,
-    started      TEXT,
-    finished     TEXT,
-    git_describe TEXT,
-    versions     TEXT,
-    suite        TEXT,
-    summary      TEXT
-);
-"""
-
-
 STORE_TIMEOUT_ENV = "CODECBENCH_STORE_TIMEOUT"  # seconds to wait for a locked store (default 60)
 INPUT_CODEC_KEY = "(input)"  # codec key of the one error record of an image that could not be loaded
 
@@ -85,19 +54,6 @@ INPUT_CODEC_KEY = "(input)"  # codec key of the one error record of an image tha
 def dumps(record: Any) -> str:
     """Strict JSON (no bare NaN/Infinity tokens, so SQLite's json functions accept it); see :func:`revive`."""
     return json.dumps(finite_json(record), default=_jsonable, allow_nan=False, sort_keys=True)
-
-
-def target_key(target_bpp: float | None, knob: Any = None) -> str:
-    """The target part of a point's key: repr of the bpp target, ``knob=<v>`` for a sweep, ``fixed`` otherwise."""
-    if target_bpp is not None:
-        return repr(float(target_bpp))
-    if knob is not None:
-        return f"knob={knob!r}"
-    return "fixed"
-
-
-def point_key(image_hash: str, codec_key: str, target: str) -> str:
-    return f"{image_hash}|{codec_key}|{target}"
 
 
 def resolve_store(path: str | Path) -> Path:
@@ -328,12 +284,3 @@ class Store:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write bytes to path through a temporary file in the same folder, fsync and os.replace (never half a file)."""
-    from codecbench.atomicio import atomic_write_bytes
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, data)

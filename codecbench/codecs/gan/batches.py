@@ -9,9 +9,24 @@ stacked uint8 crops (no per-sample float copies).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as nnf
+
+
+def load_images(source: str, split: str | None, limit: int | None = None) -> tuple[list[str], list[np.ndarray]]:
+    """Image ids and RGB uint8 arrays of a dataset name or a folder (via codecbench.datasets)."""
+    from codecbench.datasets import load_dataset, load_image
+
+    if Path(source).is_dir():
+        ds = load_dataset("folder", root=source, limit=limit)
+    else:
+        ds = load_dataset(source, split=split if source in ("camvid", "cityscapes") else None, limit=limit)
+    if not ds.images:
+        raise ValueError(f"training source {source!r} (split {split}) has no images")
+    return [r.id for r in ds.images], [load_image(r) for r in ds.images]
 
 
 def _draw(gen: torch.Generator, n: int, shape_of, crop: int) -> tuple[int, int, int, int, int, bool]:

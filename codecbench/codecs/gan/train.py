@@ -25,42 +25,17 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as nnf
 from safetensors.torch import load_file, save_file
 
 from codecbench.device import resolve_device
 
 from . import codec
-from .batches import ImageBank
+from .batches import ImageBank, load_images
 from .checkpoint import export_model, load_matching, resolve, weights_id
 from .config import TrainConfig
+from .losses import _gan_losses
 from .model import Autoencoder, MultiScaleDiscriminator
 from .quantizer import MODES
-
-
-def load_images(source: str, split: str | None, limit: int | None = None) -> tuple[list[str], list[np.ndarray]]:
-    """Image ids and RGB uint8 arrays of a dataset name or a folder (via codecbench.datasets)."""
-    from codecbench.datasets import load_dataset, load_image
-
-    if Path(source).is_dir():
-        ds = load_dataset("folder", root=source, limit=limit)
-    else:
-        ds = load_dataset(source, split=split if source in ("camvid", "cityscapes") else None, limit=limit)
-    if not ds.images:
-        raise ValueError(f"training source {source!r} (split {split}) has no images")
-    return [r.id for r in ds.images], [load_image(r) for r in ds.images]
-
-
-def _gan_losses(d_fake: list[list[torch.Tensor]], d_real: list[list[torch.Tensor]] | None, fm_weight: float):
-    """Generator LSGAN loss and feature-matching loss (pix2pixHD weighting) over all scales."""
-    adv = sum(((f[-1] - 1) ** 2).mean() for f in d_fake) / len(d_fake)
-    fm = torch.zeros((), device=d_fake[0][-1].device)
-    if d_real is not None and fm_weight:
-        n_layers = len(d_fake[0]) - 1
-        for fs, rs in zip(d_fake, d_real):
-            for a, b in zip(fs[:-1], rs[:-1]):
-                fm = fm + nnf.l1_loss(a, b.detach()) * (4.0 / n_layers) / len(d_fake)
-    return adv, fm
 
 
 class Trainer:

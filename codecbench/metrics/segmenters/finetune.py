@@ -30,64 +30,19 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
-from codecbench.errors import CodecbenchError
-
+from .finetune_config import FinetuneConfig, FinetuneError, _check
 from .finetune_data import Sample, class_weights, data_hash, make_batch, split
+from .finetune_folder import _finish, _load_state, _lock, _save_state
 
-MODES = ("recon", "mixed", "orig")
 STATE_VERSION = 1
-
-
-class FinetuneError(CodecbenchError, RuntimeError):
-    """A fine-tune cannot start or resume; the message names the file or the setting at fault."""
-
-
-@dataclass(frozen=True)
-class FinetuneConfig:
-    """What to train. codec None only with mode "orig"; target_bpp None for a fixed-rate codec (GAN)."""
-
-    mode: str = "recon"
-    codec: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-    target_bpp: float | None = None
-    base_weights: str | None = None  # None: the shared published CamVid weights
-    split: str = "train"
-    limit: int | None = None  # first N frames of the split only (tests, quick runs)
-    val_every: int = 10
-    epochs: int = 4
-    batch: int = 8
-    crop: int | None = 240  # random crop side (pixels); None = full 480×360 frames
-    lr: float = 3e-5
-    weight_decay: float = 0.0
-    seed: int = 0
-    threads: int = 1
-    val_steps: int | None = None  # validate (and save the resumable state) every N steps; None = every epoch
-    bn: str = "train"  # "train": batch statistics, running statistics adapt; "frozen": running statistics kept
-
-
-def _check(cfg: FinetuneConfig) -> None:
-    if cfg.mode not in MODES:
-        raise FinetuneError(f"mode must be one of {', '.join(MODES)}, got {cfg.mode!r}")
-    if cfg.mode != "orig" and not cfg.codec:
-        raise FinetuneError(f"mode {cfg.mode!r} needs a codec (--codec)")
-    if cfg.val_steps is not None and cfg.val_steps < 1:
-        raise FinetuneError(f"val_steps must be ≥ 1, got {cfg.val_steps}")
-    for name in ("epochs", "batch", "threads"):
-        if getattr(cfg, name) < 1:
-            raise FinetuneError(f"{name} must be ≥ 1, got {getattr(cfg, name)}")
-    if cfg.bn not in ("frozen", "train"):
-        raise FinetuneError(f"bn must be 'frozen' or 'train', got {cfg.bn!r}")
-    if cfg.crop is not None and (cfg.crop < 8 or cfg.crop % 8):
-        raise FinetuneError(f"crop must be a multiple of 8 (ESPNet's stride), got {cfg.crop}")
 
 
 def current_codec_key(cfg: FinetuneConfig) -> str | None:
@@ -191,45 +146,6 @@ def _train_mode(net, bn: str) -> None:
                 m.eval()
 
 
-def _save_state(folder: Path, net, opt, meta: dict[str, Any]) -> None:
-    import torch
-    from safetensors.torch import save_file
-
-    tensors = {f"model.{k}": v.detach().clone().contiguous() for k, v in net.state_dict().items()}
-    for i, p in enumerate(opt.param_groups[0]["params"]):
-        st = opt.state.get(p)
-        if st:
-            for k in ("exp_avg", "exp_avg_sq", "step"):
-                t = st[k] if isinstance(st[k], torch.Tensor) else torch.tensor(float(st[k]))
-                tensors[f"opt.{i}.{k}"] = t.detach().clone().contiguous()
-    tmp = folder / "state.safetensors.tmp"
-    save_file(tensors, str(tmp))
-    os.replace(tmp, folder / "state.safetensors")
-    (folder / "state.json.tmp").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    os.replace(folder / "state.json.tmp", folder / "state.json")
-
-
-def _load_state(folder: Path, net, opt) -> None:
-    import torch
-    from safetensors.torch import load_file
-
-    tensors = load_file(str(folder / "state.safetensors"))
-    net.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
-    for i, p in enumerate(opt.param_groups[0]["params"]):
-        if f"opt.{i}.exp_avg" in tensors:
-            opt.state[p] = {"step": tensors[f"opt.{i}.step"].to(torch.float32),
-                            "exp_avg": tensors[f"opt.{i}.exp_avg"], "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"]}
-
-
-def hardware() -> dict[str, Any]:
-    import torch
-
-    return {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
-            "loadavg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
-
-
 def finetune(cfg: FinetuneConfig, out: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,
              progress: bool = True, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run (or resume, or return the finished) fine-tune described by cfg in folder out; returns provenance."""
@@ -237,13 +153,8 @@ def finetune(cfg: FinetuneConfig, out: str | os.PathLike, *, cache_dir: str | os
     import torch.nn.functional as F
     from tqdm import tqdm
 
-    from .espnet import (
-        NUM_OUTPUTS,
-        VOID_INDEX,
-        default_weights,
-        load_network,
-        preprocess,
-    )
+    from .espnet import VOID_INDEX, default_weights, load_network, preprocess
+    from .espnet_model import NUM_OUTPUTS
 
     _check(cfg)
     log = log or (lambda s: None)
@@ -326,41 +237,3 @@ def finetune(cfg: FinetuneConfig, out: str | os.PathLike, *, cache_dir: str | os
     finally:
         torch.set_num_threads(old_threads)
         lock.close()
-
-
-def _lock(folder: Path):
-    """An exclusive lock on the run folder (released when the returned file is closed): two processes never
-    train into one folder."""
-    import fcntl
-
-    fh = open(folder / ".lock", "a")
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.close()
-        raise FinetuneError(f"{folder}: another process is fine-tuning in this folder") from None
-    return fh
-
-
-def _finish(folder: Path, net, cfg: FinetuneConfig, base: Path, facts, meta, spe: int) -> dict[str, Any]:
-    from safetensors.torch import save_file
-
-    from .decoded import _write_atomic
-
-    state = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
-    save_file(state, str(folder / "weights.safetensors.tmp"), metadata={"format": "espnet_p2_q8_camvid"})
-    os.replace(folder / "weights.safetensors.tmp", folder / "weights.safetensors")
-    prov = {
-        "config": asdict(cfg), "base_weights": str(base), "base_weights_name": base.name,
-        "codec_key": facts.get("codec_id"), "codec": facts.get("codec"), "target": facts.get("target"),
-        "mode": cfg.mode, "steps": meta["step"], "steps_per_epoch": spe, "epochs": cfg.epochs,
-        "data_hash": meta["data_hash"], "data": {k: v for k, v in facts.items() if k not in ("codec",)},
-        "loss": "cross-entropy over 12 outputs, void (11) ignored, ESPNet class weights 1/ln(1.10 + p)",
-        "validation_curve": meta["curve"], "train_loss_per_step": meta["losses"],
-        "train_s": meta.get("train_s", 0.0),
-        "s_per_epoch": meta.get("train_s", 0.0) * spe / max(1, meta["step"]),  # training only, validation excluded
-        "cpu_s": meta["cpu_s"], "wall_s": meta["wall_s"], "hardware": hardware(),
-        "weights": "weights.safetensors",
-    }
-    _write_atomic(folder / "provenance.json", json.dumps(prov, indent=1).encode())
-    return prov
