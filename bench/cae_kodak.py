@@ -97,14 +97,15 @@ def main() -> int:
              "| checkpoint | λ | bpp | PSNR (dB) | MS-SSIM |", "|---|--:|--:|--:|--:|"]
     lines += [f"| {c['checkpoint']} | {c['lambda']:g} | {c['bpp']:.4f} | {c['psnr']:.3f} | {c['ms_ssim']:.4f} |"
               for c in curve]
-    lines += ["", "| BD of CAE against | PSNR BD-rate | BD-PSNR (dB) | MS-SSIM BD-rate | note |", "|---|--:|--:|--:|---|"]
+    lines += ["", "| BD of CAE against | PSNR BD-rate | BD-PSNR (dB) | MS-SSIM BD-rate | note |",
+              "|---|--:|--:|--:|---|"]
     figures = {}
     for codec, label in (("jpeg", "JPEG"), ("jpeg2000", "JPEG 2000")):
         a = anc[codec]
         p = bd((a[0], a[1]), (cae[0], cae[1]), codec="cae", anchor_name=codec, metric="psnr")
         m = bd((a[0], a[2]), (cae[0], cae[2]), codec="cae", anchor_name=codec, metric="ms_ssim")
         figures[codec] = {"psnr_bd_rate": p.bd_rate, "bd_psnr": p.bd_metric, "ms_ssim_bd_rate": m.bd_rate}
-        note = "; ".join(x for x in (p.warning, m.warning) if x) or ""
+        note = "; ".join(dict.fromkeys(x for x in (p.warning, m.warning) if x))
         lines.append(f"| {label} | {p.bd_rate:+.1f} % | {p.bd_metric:+.2f} | {m.bd_rate:+.1f} % | {note} |")
     lines.append(f"| JPEG 2000, paper (quoted) | {PAPER_BD_J2K:+.1f} % | | | Cheng et al. 2018, GPU-trained |")
     budget = []

@@ -1,4 +1,5 @@
-"""The wheel (a non-editable install) carries the suites and the GAN checkpoints, and the console script."""
+"""The wheel (a non-editable install) carries the suites, the GAN, CAE and upscaler checkpoints, and the console
+script."""
 
 from __future__ import annotations
 
@@ -29,10 +30,12 @@ def test_wheel_lists_the_suites_and_the_gan_checkpoints(tmp_path):
     suites = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "codecbench" / "suites").glob("*.toml"))
     assert "codecbench/suites/quick.toml" in suites
     assert set(suites) <= names, sorted(set(suites) - names)
-    ckpt_dir = ROOT / "codecbench" / "codecs" / "gan" / "checkpoints"
-    ckpts = sorted(p.relative_to(ROOT).as_posix() for p in ckpt_dir.iterdir() if p.suffix in (".json", ".safetensors"))
-    assert any(c.endswith("gan_f8_l4.safetensors") for c in ckpts)
-    assert set(ckpts) <= names, sorted(set(ckpts) - names)
+    for folder, default in (("gan/checkpoints", "gan_f8_l4"), ("cae/checkpoints", "cae_l2"), ("upscalers", "srcnn")):
+        ckpt_dir = ROOT / "codecbench" / "codecs" / folder
+        ckpts = sorted(p.relative_to(ROOT).as_posix() for p in ckpt_dir.iterdir()
+                       if p.suffix in (".json", ".safetensors"))
+        assert any(c.endswith(f"{default}.safetensors") for c in ckpts), folder
+        assert set(ckpts) <= names, sorted(set(ckpts) - names)
     entry = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "codecbench = codecbench.cli.main:main" in zipfile.ZipFile(wheel).read(entry).decode()
 

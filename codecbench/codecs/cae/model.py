@@ -26,6 +26,9 @@ def _up(cin: int, cout: int) -> nn.ConvTranspose2d:
 class CAE(nn.Module):
     """Encoder 3 → width → width → K (three stride-2 5×5 convs), decoder mirrored with transposed convs."""
 
+    pca_mean: torch.Tensor  # registered buffers
+    pca_rot: torch.Tensor
+
     def __init__(self, width: int = 64, K: int = 32):
         super().__init__()
         self.width, self.K = int(width), int(K)

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from ..tensor_id import weights_id  # noqa: F401 (re-exported for the trainer)
 from .locate import (  # noqa: F401 (re-exported: callers import them from here)
     CHECKPOINT_DIR,
     DEFAULT_CHECKPOINT,
@@ -23,7 +24,6 @@ from .locate import (  # noqa: F401 (re-exported: callers import them from here)
     resolve,
     shipped_names,
 )
-from ..tensor_id import weights_id  # noqa: F401 (re-exported for the trainer)
 from .model import Autoencoder
 from .quantizer import centres
 
