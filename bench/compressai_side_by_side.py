@@ -9,7 +9,8 @@ both, alternating which goes first; the figures are the children's CPU seconds (
 machine) and wall seconds, and their ratios in the same round. The mean bpp, PSNR and MS-SSIM of both are
 printed side by side: equal bpp means identical streams.
 
-Run:  python bench/compressai_side_by_side.py --venv /path/to/compressai-venv [--json results/speed/compressai_side_by_side.json]
+Run:  python bench/compressai_side_by_side.py --venv VENV [--json results/speed/compressai_side_by_side.json]
+      (VENV: a separate venv with `pip install compressai==1.2.8`)
 Needs ../shared (or $CODECBENCH_SHARED) for Kodak. Prints a markdown report.
 """
 

@@ -1,11 +1,11 @@
 """The sr wrapper against its inner codec on ALL CamVid test frames, from the automotive study's store (issue 16).
 
 Reads results/automotive-camvid/table.csv (written by ``python bench/automotive_camvid.py``, which runs the sr
-entries of the automotive suite: SRCNN, ResCNN and adaptive around JPEG 2000, ResCNN around BPG, the study's best
-classical codec at 0.0625 bpp) and writes results/sr/automotive-camvid.md: at 0.0625, 0.125 and 0.25 bpp each
-sr entry beside its inner codec direct (bpp, PSNR, MS-SSIM, dataset mIoU), and the BD-rate of each against its
-inner codec over those targets (PSNR, MS-SSIM, mIoU; pchip, ``codecbench.report.bdrate``). Means over the frames
-that met each target (rate control "below"; n says how many).
+entries of the automotive suite: bicubic, SRCNN, ResCNN and adaptive around JPEG 2000, and ResCNN around BPG,
+the study's best classical codec at 0.0625 bpp) and writes results/sr/automotive-camvid.md: at 0.0625, 0.125
+and 0.25 bpp each sr entry beside its inner codec direct (bpp, PSNR, MS-SSIM, dataset mIoU), and the BD-rate of
+each against its inner codec over those targets (PSNR, MS-SSIM, mIoU; pchip, ``codecbench.report.bdrate``).
+Means over the frames that met each target (rate control "below"; n says how many).
 
 Run:  python bench/sr_automotive.py      (reads committed outputs only; no compute)
 """
@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT / "results" / "automotive-camvid" / "table.csv"
 OUT = ROOT / "results" / "sr" / "automotive-camvid.md"
 TARGETS = (0.0625, 0.125, 0.25)
-PAIRS = (("SR ×0.5 SRCNN + JPEG 2000", "JPEG 2000"), ("SR ×0.5 ResCNN + JPEG 2000", "JPEG 2000"),
+PAIRS = (("SR ×0.5 bicubic + JPEG 2000", "JPEG 2000"), ("SR ×0.5 SRCNN + JPEG 2000", "JPEG 2000"),
+         ("SR ×0.5 ResCNN + JPEG 2000", "JPEG 2000"),
          ("SR adaptive + JPEG 2000", "JPEG 2000"), ("SR ×0.5 ResCNN + BPG", "BPG"))
 METRICS = (("psnr", "PSNR"), ("ms_ssim", "MS-SSIM"), ("miou_dataset", "mIoU"))
 

@@ -1,8 +1,8 @@
 """Where the time goes (issue 12): the automotive CamVid suite on a fixed subset, previous vs current harness.
 
-Runs bench/suites/automotive-camvid.toml (every codec that can run here, ESPNet mIoU) on a fixed subset of
-the CamVid test split (--frames N: every k-th frame of test.txt, k = 233 // N, frames 0, k, 2k, ...) twice into
-temporary stores, in the same process one after the other:
+Runs codecbench/suites/automotive-camvid.toml (the classical codecs by default, --codecs; ESPNet mIoU) on a
+fixed subset of the CamVid test split (--frames N: every k-th frame of test.txt, k = 233 // N, frames 0, k,
+2k, ...) twice into temporary stores, in the same process one after the other:
 - "previous": precision float64 (the reference SSIM / MS-SSIM path) and one job per target
   (run_suite(group_targets=False)): the implementation before issue 12;
 - "current": precision float32 (codecbench.metrics.fastssim) and one job per (image, codec) sharing its
@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITE = ROOT / "bench" / "suites" / "automotive-camvid.toml"
+SUITE = ROOT / "codecbench" / "suites" / "automotive-camvid.toml"
+CLASSICAL = "jpeg,jpeg2000,webp,heic,avif,jpegxl,bpg"
 COMMITTED = ROOT / "results" / "automotive-camvid" / "store.sqlite"
 STAGES = (("rate_s", "rate control + encode"), ("decode_s", "decode"), ("fidelity_s", "fidelity metrics"),
           ("segment_s", "segmentation (ESPNet)"))
@@ -77,11 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-previous", action="store_true", help="run only the current implementation")
     ap.add_argument("--committed", action="store_true", help="also sum the committed store's timers")
+    ap.add_argument("--codecs", default=CLASSICAL,
+                    help=f"comma-separated codec names to keep (default: the classical codecs, {CLASSICAL}); 'all'")
     args = ap.parse_args(argv)
 
     from codecbench.run.suite import load_suite
 
     base = load_suite(SUITE)
+    if args.codecs != "all":
+        keep = set(args.codecs.split(","))
+        base = dataclasses.replace(base, codecs=[c for c in base.codecs if c.name in keep])
     stride = max(1, 233 // args.frames)
     datasets = [dataclasses.replace(d, stride=stride, limit=stride * (args.frames - 1) + 1) for d in base.datasets]
     runs = {}

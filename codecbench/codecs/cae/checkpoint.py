@@ -67,28 +67,12 @@ def export(model, path: str | Path, record: dict[str, Any]) -> str:
 
 def load(checkpoint: str | Path) -> LoadedCAE:
     """Load a shipped name or a path into an eval-mode float32 CAE (raises CheckpointError naming the file)."""
-    from safetensors.torch import load_file
-
-    from ..tensor_id import weights_id
+    from ..tensor_id import load_checked, read_config_beside
     from .model import CAE
 
     path = resolve(checkpoint)
-    cfg_path = path.with_suffix(".json")
-    try:
-        cfg = json.loads(cfg_path.read_text())
-    except FileNotFoundError:
-        raise CheckpointError(f"{cfg_path}: config missing beside {path.name}") from None
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{cfg_path}: not valid JSON ({exc})") from None
-    if cfg.get("format") != FORMAT or not {"width", "K"} <= set(cfg):
-        raise CheckpointError(f"{cfg_path}: not a {FORMAT} config with width and K")
-    try:
-        tensors = load_file(str(path))
-    except Exception as exc:
-        raise CheckpointError(f"{path}: cannot read safetensors ({exc})") from None
-    mid = weights_id(tensors)
-    if cfg.get("model_id") and cfg["model_id"] != mid:
-        raise CheckpointError(f"{path}: weights hash {mid} does not match the config's model_id {cfg['model_id']}")
+    cfg = read_config_beside(path, FORMAT, ("width", "K"), CheckpointError)
+    tensors, mid = load_checked(path, cfg, CheckpointError)
     model = CAE(cfg["width"], cfg["K"])
     try:
         model.load_state_dict(tensors, strict=True)

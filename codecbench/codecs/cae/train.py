@@ -25,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from ..training_images import training_sources
 from .checkpoint import CHECKPOINT_DIR
-
-NATURAL = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png")  # skimage/data files
 
 
 @dataclass
@@ -47,21 +46,6 @@ class Config:
     pca_crops: int = 64
     seed: int = 0
     init_from: str | None = None
-
-
-def sources(cfg: Config, camvid_root: Path) -> tuple[list, list]:
-    """(train, val): lists of (source id, RGB uint8 image)."""
-    from skimage import data as skdata
-
-    from codecbench.imageio import load_rgb
-
-    lines = [ln.split()[0] for ln in (camvid_root / "train.txt").read_text().split("\n") if ln.strip()]
-    held = lines[-cfg.val_frames:]
-    pool = lines[: -(cfg.val_frames + cfg.gap)][:: cfg.stride]
-    train = [(f"camvid/{p}", load_rgb(camvid_root / p)) for p in pool]
-    sk_dir = Path(skdata.__file__).resolve().parent
-    train += [(f"skimage/{n}", load_rgb(sk_dir / n)) for n in NATURAL]
-    return train, [(f"camvid/{p}", load_rgb(camvid_root / p)) for p in held]
 
 
 def crops(images: list[np.ndarray], n: int, size: int, rng):
@@ -110,7 +94,7 @@ def train(cfg: Config, camvid_root: Path, out_dir: Path = CHECKPOINT_DIR, log=pr
     from .checkpoint import export, load
     from .model import CAE
 
-    train_src, val_src = sources(cfg, camvid_root)
+    train_src, val_src = training_sources(camvid_root, cfg.stride, cfg.val_frames, cfg.gap)
     images, val = [im for _, im in train_src], [im for _, im in val_src]
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed + 1)

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
-from ..tensor_id import weights_id  # noqa: F401 (re-exported for the trainer)
+from ..tensor_id import load_checked, read_config_beside, weights_id  # weights_id re-exported for the trainer
 from .locate import (  # noqa: F401 (re-exported: callers import them from here)
     CHECKPOINT_DIR,
     DEFAULT_CHECKPOINT,
@@ -32,19 +32,7 @@ FORMAT_VERSION = 1
 
 
 def read_config(path: Path) -> dict[str, Any]:
-    cfg_path = path.with_suffix(".json")
-    try:
-        cfg = json.loads(cfg_path.read_text())
-    except FileNotFoundError:
-        raise CheckpointError(f"{cfg_path}: config missing beside {path.name}") from None
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{cfg_path}: not valid JSON ({exc})") from None
-    if cfg.get("format") != FORMAT:
-        raise CheckpointError(f"{cfg_path}: not a {FORMAT} config (format={cfg.get('format')!r})")
-    for key in ("width", "F", "L"):
-        if key not in cfg:
-            raise CheckpointError(f"{cfg_path}: missing {key!r}")
-    return cfg
+    return read_config_beside(path, FORMAT, ("width", "F", "L"), CheckpointError)
 
 
 @dataclass
@@ -93,13 +81,7 @@ def load_model(checkpoint: str | Path, device: str | torch.device = "cpu") -> Lo
     """Load a shipped name or path into an eval-mode float32 Autoencoder on device."""
     path = resolve(checkpoint)
     cfg = read_config(path)
-    try:
-        tensors = load_file(str(path))
-    except Exception as exc:
-        raise CheckpointError(f"{path}: cannot read safetensors ({exc})") from None
-    mid = weights_id(tensors)
-    if cfg.get("model_id") and cfg["model_id"] != mid:
-        raise CheckpointError(f"{path}: weights hash {mid} does not match the config's model_id {cfg['model_id']}")
+    tensors, mid = load_checked(path, cfg, CheckpointError)
     model = Autoencoder(cfg["width"], cfg["F"], cfg["L"], cfg.get("norm", "instance"))
     try:
         model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)

@@ -26,9 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ..training_images import training_sources
 from . import CHECKPOINT_DIR, FORMAT, resize, scaled_size
-
-NATURAL = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png")  # skimage/data files
 
 
 @dataclass
@@ -66,25 +65,10 @@ def _degrade(image: np.ndarray, codec_name: str, scale: float, level: float) -> 
     return resize(decoded, (h, w), "bicubic")
 
 
-def _sources(cfg: Config, camvid_root: Path):
-    from skimage import data as skdata
-
-    from codecbench.imageio import load_rgb
-
-    lines = [ln.split()[0] for ln in (camvid_root / "train.txt").read_text().split("\n") if ln.strip()]
-    held = lines[-cfg.val_frames:]
-    pool = lines[: -(cfg.val_frames + cfg.gap)][:: cfg.stride]
-    train = [(f"camvid/{p}", load_rgb(camvid_root / p)) for p in pool]
-    sk_dir = Path(skdata.__file__).resolve().parent
-    train += [(f"skimage/{n}", load_rgb(sk_dir / n)) for n in NATURAL]
-    val = [(f"camvid/{p}", load_rgb(camvid_root / p)) for p in held]
-    return train, val
-
-
 def build_data(cfg: Config, camvid_root: Path, log=print):
     """(train pairs, val pairs, description): lists of (degraded input, original) RGB uint8."""
     rng = np.random.default_rng(cfg.seed)
-    train_src, val_src = _sources(cfg, camvid_root)
+    train_src, val_src = training_sources(camvid_root, cfg.stride, cfg.val_frames, cfg.gap)
     t0 = time.time()
     train = []
     for sid, img in train_src:
