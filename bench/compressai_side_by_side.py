@@ -54,7 +54,7 @@ def compressai_round(python: str, kodak: Path, qualities: list[int], env) -> tup
 
 
 def codecbench_round(qualities: list[int], env, work: Path) -> tuple[float, float, dict]:
-    import sqlite3
+    from codecbench.run.store import Store
 
     suite = work / "side_by_side.toml"
     out = work / f"out-{time.monotonic_ns()}"
@@ -65,12 +65,10 @@ def codecbench_round(qualities: list[int], env, work: Path) -> tuple[float, floa
     suite.write_text("\n".join(lines) + "\n")
     cpu, wall, _ = _timed([sys.executable, "-m", "codecbench.cli.main", "run", str(suite), "--workers", "1",
                            "--no-reports", "--no-progress"], env)
-    con = sqlite3.connect(out / "store.sqlite")
-    rows = con.execute("SELECT record FROM points").fetchall()
-    con.close()
+    with Store(out / "store.sqlite", read_only=True) as store:
+        records = list(store.records(status=["ok"]))
     results: dict = {}
-    for (rec,) in rows:
-        r = json.loads(rec)
+    for r in records:
         d = results.setdefault(r["codec"], {}).setdefault(r["knob"], {"bpp": [], "psnr": [], "ms_ssim": []})
         d["bpp"].append(r["bpp"])
         d["psnr"].append(r["metrics"]["psnr"])

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from ..tensor_id import load_checked, read_config_beside, weights_id  # weights_id re-exported for the trainer
+from ..tensor_id import load_checked, read_config_beside, weights_id
 from .locate import (  # noqa: F401 (re-exported: callers import them from here)
     CHECKPOINT_DIR,
     DEFAULT_CHECKPOINT,

@@ -29,9 +29,10 @@ from safetensors.torch import load_file, save_file
 
 from codecbench.device import resolve_device
 
+from ..tensor_id import weights_id
 from . import codec
 from .batches import ImageBank, load_images
-from .checkpoint import export_model, load_matching, resolve, weights_id
+from .checkpoint import export_model, load_matching, resolve
 from .config import TrainConfig
 from .losses import _gan_losses
 from .model import Autoencoder, MultiScaleDiscriminator
