@@ -57,7 +57,25 @@ def measure(suite, workers: int, group: bool, store_dir: Path) -> dict:
     stage_total = sum(sums[k] for k, _ in STAGES)
     return {"wall": wall, "points": len(records), "failed": summary.failed, "sums": sums,
             "stage_total": stage_total, "overhead": wall - stage_total / workers,
-            "keys": [r["key"] for r in records]}
+            "keys": [r["key"] for r in records], "records": records}
+
+
+def per_codec(records: list[dict]) -> list[str]:
+    """Markdown rows: seconds per point of each stage and encodes per point, per codec label (slowest first)."""
+    by: dict[str, list[dict]] = {}
+    for r in records:
+        by.setdefault(str(r.get("label") or r.get("codec")), []).append(r)
+    rows = []
+    for lab, recs in by.items():
+        s = stage_sums(recs)
+        n = len(recs)
+        rows.append((sum(s[k] for k, _ in STAGES) / n, lab, n, s))
+    out = ["| codec | points | " + " | ".join(f"{label} (s/pt)" for _, label in STAGES) + " | encodes/pt |",
+           "|---|--:|" + "--:|" * (len(STAGES) + 1)]
+    for _, lab, n, s in sorted(rows, reverse=True):
+        out.append(f"| {lab} | {n} | " + " | ".join(f"{s[k] / n:.3f}" for k, _ in STAGES)
+                   + f" | {s['encodes'] / n:.2f} |")
+    return out
 
 
 def committed(keys: list[str]) -> dict | None:
@@ -146,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                      "" if prev else None))
     lines += ["", "Stage shares (current): " + ", ".join(
         f"{label} {100 * cur['sums'][key] / cur['stage_total']:.0f} %" for key, label in STAGES) + "."]
+    lines += ["", "Per codec (current):", ""] + per_codec(cur["records"])
     if any(runs[c]["failed"] for c in cols):
         lines.append("FAILED points: " + ", ".join(f"{c} {runs[c]['failed']}" for c in cols))
     print("\n".join(lines))

@@ -158,6 +158,12 @@ def test_merge_curves_joins_quantized_gan_checkpoints_only():
     assert "GAN F8 L4 no-quant" in cs and "GAN F8 L4" not in cs
 
 
+def test_an_equal_budget_twin_takes_the_longer_trained_checkpoints_place_on_the_curve():
+    labels = ["GAN F4 L4", "GAN F8 L4", "GAN F8 L4 (equal budget)", "GAN F8 L4 no-quant", "JPEG"]
+    groups = automotive.gan_curve_groups(labels)
+    assert set(groups) == {"GAN F4 L4", "GAN F8 L4 (equal budget)"}
+
+
 def test_stage_times_sum_per_codec_and_fall_back_to_metric_s():
     pts = pd.DataFrame([
         {"codec": "A", "rate_s": 1.0, "decode_s": 0.1, "fidelity_s": 0.5, "segment_s": 2.0, "metric_s": 2.5},

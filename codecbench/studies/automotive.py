@@ -31,7 +31,8 @@ from codecbench.atomicio import atomic_write_text
 from codecbench.report import bdrate, plots, reports
 from codecbench.run.store import Store
 
-GAN_LABEL = re.compile(r"^GAN F(\d+) L(\d+)$")
+GAN_LABEL = re.compile(r"^GAN F(\d+) L(\d+)( \(equal budget\))?$")
+EQUAL_BUDGET = " (equal budget)"
 GAN_CURVE = "GAN (F, L sweep)"
 TABLE_TOLERANCE = 0.25
 
@@ -147,8 +148,14 @@ def table_markdown(table: pd.DataFrame, target: float, uncompressed: dict[str, f
 
 
 def gan_curve_groups(labels: Iterable[str]) -> dict[str, str]:
-    """label -> curve name for the quantized GAN checkpoints (``GAN F<F> L<L>``); others are left alone."""
-    return {lab: GAN_CURVE for lab in labels if GAN_LABEL.match(lab)}
+    """label -> curve name for the quantized GAN checkpoints (``GAN F<F> L<L>``); others are left alone.
+
+    Where an F/L pair also has an ``GAN F<F> L<L> (equal budget)`` entry (the sweep's twin of a checkpoint trained
+    longer, bench/gan_sweep.py), the twin joins the curve and the longer-trained one stays its own point, so the
+    curve compares checkpoints trained on equal terms."""
+    labels = list(labels)
+    twins = {lab[: -len(EQUAL_BUDGET)] for lab in labels if GAN_LABEL.match(lab) and lab.endswith(EQUAL_BUDGET)}
+    return {lab: GAN_CURVE for lab in labels if GAN_LABEL.match(lab) and lab not in twins}
 
 
 def merge_curves(agg: pd.DataFrame, groups: dict[str, str]) -> pd.DataFrame:

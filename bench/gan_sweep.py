@@ -1,0 +1,174 @@
+"""The GAN codec's F/L sweep and quantization ablation on equal terms (issue 14, item 4).
+
+    python bench/gan_sweep.py [--steps 4000] [--gan-start 2500] [--parallel 2] [--only NAME,...] [--report-only]
+                              [--no-ship]
+
+Every configuration trains from scratch with the same recipe and the same number of optimiser steps: CamVid train
+(the last 8 frames held out), width 0.125, no normalisation, 256-px crops, batch 2, Adam 2e-4 (β1 0.5),
+channels_last, seed 0; pure-MSE warm-up for ``--gan-start`` steps, then LSGAN over three discriminator scales +
+feature matching ×10 + MSE ×10 with the discriminator trained. Only F, L and the quantization mode differ, so the
+F/L curve and the with/without-quantization pair are comparable with each other. (The shipped ``gan_f8_l4`` is the
+long run on top of this recipe; its equal-budget twin here is ``gan_f8_l4_eq``.)
+
+Runs are resumable (runs/sweep/NAME; a finished one is reused), ``--parallel`` at once, one torch thread each;
+equal steps rather than equal minutes, so the machine's load changes the wall time but not the comparison.
+Each finished run's EMA weights are exported (float16) and, unless ``--no-ship``, copied over the shipped
+checkpoint of the same name in codecbench/codecs/gan/checkpoints/ (replacing the older, warm-started file).
+Writes results/gan/sweep_table.md/.csv: validation bpp, PSNR, MS-SSIM and ESPNet mIoU through the real bitstream on
+the 8 held-out frames. The test-split figures come from the study (bench/automotive_camvid.py). Needs ../shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "runs" / "sweep"
+OUT = ROOT / "results" / "gan"
+SHIPPED = ROOT / "codecbench" / "codecs" / "gan" / "checkpoints"
+# shipped name -> (F, L, quant mode, description); in the order they are trained
+CONFIGS = {
+    "gan_f8_l4_eq": (8, 4, "ste", "F8 L4 (equal-budget twin of the shipped long run)"),
+    "gan_f8_l4_noquant": (8, 4, "none", "F8 L4, no quantization in training"),
+    "gan_f8_l8": (8, 8, "ste", "F8 L8"),
+    "gan_f16_l4": (16, 4, "ste", "F16 L4"),
+    "gan_f4_l4": (4, 4, "ste", "F4 L4"),
+    "gan_f8_l2": (8, 2, "ste", "F8 L2"),
+    "gan_f2_l8": (2, 8, "ste", "F2 L8"),
+}
+
+
+def _cmd(name: str, steps: int, gan_start: int) -> list[str]:
+    F, L, quant, _ = CONFIGS[name]
+    return [sys.executable, "-m", "codecbench.cli.main", "gan", "train", "--run", str(RUNS / name),
+            "--source", "camvid", "--split", "train", "--width", "0.125", "--F", str(F), "--L", str(L),
+            "--norm", "none", "--quant-mode", quant, "--steps", str(steps), "--gan-start", str(gan_start),
+            "--crop", "256", "--batch", "2", "--lr", "2e-4", "--val-every", "1000", "--val-count", "8",
+            "--ckpt-every", "250", "--seed", "0", "--device", "cpu", "--threads", "1", "--channels-last",
+            "--export", str(RUNS / name / "final")]
+
+
+def train(names: list[str], steps: int, gan_start: int, parallel: int) -> None:
+    """Train the unfinished runs, ``parallel`` at a time; a failure names its log and stops the sweep."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    todo = [n for n in names if not (RUNS / n / "final.safetensors").exists()]
+    running: dict[str, tuple[subprocess.Popen, object, float, float]] = {}
+    while todo or running:
+        while todo and len(running) < parallel:
+            n = todo.pop(0)
+            (RUNS / n).mkdir(parents=True, exist_ok=True)
+            log = open(RUNS / n / "train.log", "a")
+            p = subprocess.Popen(_cmd(n, steps, gan_start), stdout=log, stderr=log, env=env, cwd=ROOT)
+            running[n] = (p, log, time.time(), os.getloadavg()[0])
+        time.sleep(5)
+        for n in [k for k, v in running.items() if v[0].poll() is not None]:
+            p, log, t0, load0 = running.pop(n)
+            log.close()
+            if p.returncode:
+                raise RuntimeError(f"{n}: training failed (exit {p.returncode}), see {RUNS / n / 'train.log'}")
+            meta = {"wall_s": round(time.time() - t0, 1), "load_start": load0, "load_end": os.getloadavg()[0]}
+            (RUNS / n / "sweep.json").write_text(json.dumps(meta) + "\n")
+
+
+def ship(names: list[str]) -> None:
+    """Copy each finished run's exported EMA weights over the shipped checkpoint of the same name."""
+    for n in names:
+        src = RUNS / n / "final.safetensors"
+        if src.exists():
+            cfg = json.loads(src.with_suffix(".json").read_text())
+            cfg["history"] = (f"trained from scratch by bench/gan_sweep.py (equal terms with the other sweep "
+                              f"checkpoints: {cfg['trained_steps']} steps, same recipe); see results/gan/TRAINING.md")
+            shutil.copyfile(src, SHIPPED / f"{n}.safetensors")
+            (SHIPPED / f"{n}.json").write_text(json.dumps(cfg, indent=2) + "\n")
+
+
+def _learning_curve_module():
+    spec = importlib.util.spec_from_file_location("gan_learning_curve", ROOT / "bench" / "gan_learning_curve.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def evaluate(names: list[str]) -> list[dict]:
+    import torch
+
+    from codecbench.metrics.segmenters import create
+
+    lc = _learning_curve_module()
+    torch.set_num_threads(1)
+    seg = create("espnet", device="cpu")
+    rows = []
+    for n in names:
+        ckpt = RUNS / n / "final.safetensors"
+        if not ckpt.exists():
+            continue
+        cfg = json.loads(ckpt.with_suffix(".json").read_text())
+        r = lc.evaluate_snapshot(ckpt, lc._val_frames(cfg["training"]), seg)
+        meta_p = RUNS / n / "sweep.json"
+        meta = json.loads(meta_p.read_text()) if meta_p.exists() else {}
+        rows.append({"name": n, "config": CONFIGS[n][3], "F": cfg["F"], "L": cfg["L"],
+                     "quant_mode": cfg["quant_mode"], "nominal_bpp": cfg["nominal_bpp"], "steps": r["step"],
+                     "train_wall_s": cfg.get("wall_s"), "val_bpp": round(r["val_bpp"], 4),
+                     "val_psnr": round(r["val_psnr"], 3), "val_ms_ssim": round(r["val_ms_ssim"], 4),
+                     "val_miou": round(r["val_miou"], 2), "model_id": r["model_id"],
+                     "load_start": meta.get("load_start")})
+    return rows
+
+
+def write(rows: list[dict], steps: int, gan_start: int) -> str:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with open(OUT / "sweep_table.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    lines = [f"# GAN F/L sweep and quantization ablation on equal terms ({steps} steps each, MSE to {gan_start})\n",
+             "Each trained from scratch with the same recipe (`bench/gan_sweep.py`), two at a time, one torch thread "
+             "each, on the shared 2-core CPU. Validation: the 8 held-out CamVid train frames through the real "
+             "bitstream; mIoU is ESPNet's against ground truth. Test-split figures: results/automotive-camvid/.\n",
+             "| checkpoint | config | bound bpp | bpp | PSNR (dB) | MS-SSIM | mIoU % | train wall (s) | load at start |",
+             "|---|---|--:|--:|--:|--:|--:|--:|--:|"]
+    for r in rows:
+        ld = r["load_start"]
+        lines.append(f"| {r['name']} | {r['config']} | {r['nominal_bpp']:.4f} | {r['val_bpp']} | {r['val_psnr']} | "
+                     f"{r['val_ms_ssim']} | {r['val_miou']} | {r['train_wall_s']} | "
+                     f"{'' if ld is None else f'{ld:.1f}'} |")
+    text = "\n".join(lines) + "\n"
+    (OUT / "sweep_table.md").write_text(text)
+    return text
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--gan-start", type=int, default=2500)
+    ap.add_argument("--parallel", type=int, default=2)
+    ap.add_argument("--only", default=None, help="comma-separated checkpoint names (default: all)")
+    ap.add_argument("--report-only", action="store_true", help="train nothing; evaluate the finished runs")
+    ap.add_argument("--no-ship", action="store_true", help="do not copy the results over the shipped files")
+    args = ap.parse_args(argv)
+    names = args.only.split(",") if args.only else list(CONFIGS)
+    unknown = sorted(set(names) - set(CONFIGS))
+    if unknown:
+        ap.error(f"unknown configuration(s) {unknown}; known: {sorted(CONFIGS)}")
+    if not args.report_only:
+        train(names, args.steps, args.gan_start, args.parallel)
+    if not args.no_ship:
+        ship(names)
+    rows = evaluate(list(CONFIGS))
+    if rows:
+        sys.stdout.write(write(rows, args.steps, args.gan_start))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
