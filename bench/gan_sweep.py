@@ -135,7 +135,8 @@ def write(rows: list[dict], steps: int, gan_start: int) -> str:
              "Each trained from scratch with the same recipe (`bench/gan_sweep.py`), two at a time, one torch thread "
              "each, on the shared 2-core CPU. Validation: the 8 held-out CamVid train frames through the real "
              "bitstream; mIoU is ESPNet's against ground truth. Test-split figures: results/automotive-camvid/.\n",
-             "| checkpoint | config | bound bpp | bpp | PSNR (dB) | MS-SSIM | mIoU % | train wall (s) | load at start |",
+             "| checkpoint | config | bound bpp | bpp | PSNR (dB) | MS-SSIM | mIoU % | train wall (s) "
+             "| load at start |",
              "|---|---|--:|--:|--:|--:|--:|--:|--:|"]
     for r in rows:
         ld = r["load_start"]
