@@ -1,7 +1,7 @@
 """The GAN codec's F/L sweep and quantization ablation on equal terms (issue 14, item 4).
 
     python bench/gan_sweep.py [--steps 4000] [--gan-start 2500] [--parallel 2] [--only NAME,...] [--report-only]
-                              [--no-ship]
+                              [--no-ship] [--test-stride 1]
 
 Every configuration trains from scratch with the same recipe and the same number of optimiser steps: CamVid train
 (the last 8 frames held out), width 0.125, no normalisation, 256-px crops, batch 2, Adam 2e-4 (β1 0.5),
@@ -15,7 +15,10 @@ equal steps rather than equal minutes, so the machine's load changes the wall ti
 Each finished run's EMA weights are exported (float16) and, unless ``--no-ship``, copied over the shipped
 checkpoint of the same name in codecbench/codecs/gan/checkpoints/ (replacing the older, warm-started file).
 Writes results/gan/sweep_table.md/.csv: validation bpp, PSNR, MS-SSIM and ESPNet mIoU through the real bitstream on
-the 8 held-out frames. The test-split figures come from the study (bench/automotive_camvid.py). Needs ../shared.
+the 8 held-out frames. The test-split figures of the shipped ones come from the study (bench/automotive_camvid.py).
+The quantization ablation at the seed paper's F/L pairs (``*_noquant`` against its quantized twin) is evaluated on
+the CamVid test split here and written to results/gan/ablation_table.md/.csv; the four no-quant runs other than
+F8 L4 are not shipped (the 60 MiB checkpoint cap). Needs ../shared.
 """
 
 from __future__ import annotations
@@ -44,7 +47,13 @@ CONFIGS = {
     "gan_f4_l4": (4, 4, "ste", "F4 L4"),
     "gan_f8_l2": (8, 2, "ste", "F8 L2"),
     "gan_f2_l8": (2, 8, "ste", "F2 L8"),
+    # the ablation at the seed paper's other F/L pairs: trained and evaluated, never shipped (the 60 MiB cap)
+    "gan_f2_l8_noquant": (2, 8, "none", "F2 L8, no quantization in training"),
+    "gan_f4_l4_noquant": (4, 4, "none", "F4 L4, no quantization in training"),
+    "gan_f8_l2_noquant": (8, 2, "none", "F8 L2, no quantization in training"),
+    "gan_f16_l4_noquant": (16, 4, "none", "F16 L4, no quantization in training"),
 }
+UNSHIPPED = {"gan_f2_l8_noquant", "gan_f4_l4_noquant", "gan_f8_l2_noquant", "gan_f16_l4_noquant"}
 
 
 def _cmd(name: str, steps: int, gan_start: int) -> list[str]:
@@ -83,7 +92,7 @@ def ship(names: list[str]) -> None:
     """Copy each finished run's exported EMA weights over the shipped checkpoint of the same name."""
     for n in names:
         src = RUNS / n / "final.safetensors"
-        if src.exists():
+        if src.exists() and n not in UNSHIPPED:
             cfg = json.loads(src.with_suffix(".json").read_text())
             cfg["history"] = (f"trained from scratch by bench/gan_sweep.py (equal terms with the other sweep "
                               f"checkpoints: {cfg['trained_steps']} steps, same recipe); see results/gan/TRAINING.md")
@@ -125,6 +134,57 @@ def evaluate(names: list[str]) -> list[dict]:
     return rows
 
 
+def _test_frames(stride: int):
+    from codecbench.datasets import load_dataset, load_image, load_label
+
+    ds = load_dataset("camvid", split="test")
+    return [(r.id, load_image(r), load_label(r)) for r in ds.images[::stride]]
+
+
+def ablation(names: list[str], stride: int) -> str:
+    """With against without quantization in training at each F/L, on the CamVid test split (every ``stride``-th
+    frame): bpp, PSNR, MS-SSIM, ESPNet mIoU through the real bitstream. Writes results/gan/ablation_table.md/.csv."""
+    import torch
+
+    from codecbench.metrics.segmenters import create
+
+    lc = _learning_curve_module()
+    torch.set_num_threads(1)
+    seg = create("espnet", device="cpu")
+    frames = _test_frames(stride)
+    rows = []
+    for n in names:
+        if not n.endswith("_noquant"):
+            continue
+        pair = {"gan_f8_l4_noquant": "gan_f8_l4_eq"}.get(n, n[: -len("_noquant")])
+        if not all((RUNS / m / "final.safetensors").exists() for m in (n, pair)):
+            continue
+        for m, mode in ((pair, "quantized (STE)"), (n, "none (quantized at inference only)")):
+            r = lc.evaluate_snapshot(RUNS / m / "final.safetensors", frames, seg)
+            F, L = CONFIGS[m][:2]
+            rows.append({"F": F, "L": L, "training_quantization": mode, "run": m, "shipped": m not in UNSHIPPED,
+                         "bpp": round(r["val_bpp"], 4), "psnr": round(r["val_psnr"], 3),
+                         "ms_ssim": round(r["val_ms_ssim"], 4), "miou": round(r["val_miou"], 2)})
+    if not rows:
+        return ""
+    with open(OUT / "ablation_table.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    lines = [f"# Quantization in training, on and off, at equal budget (CamVid test, {len(frames)} frames)\n",
+             "Each pair: the same recipe and steps (`bench/gan_sweep.py`), from scratch; only `--quant-mode` differs. "
+             "Real bitstream; ESPNet mIoU of the summed confusion matrices. Runs marked not shipped were kept out "
+             "of the package by the 60 MiB checkpoint cap (retrain with `python bench/gan_sweep.py --only NAME`).\n",
+             "| F | L | quantization in training | run | shipped | bpp | PSNR (dB) | MS-SSIM | mIoU % |",
+             "|--:|--:|---|---|---|--:|--:|--:|--:|"]
+    for r in rows:
+        lines.append(f"| {r['F']} | {r['L']} | {r['training_quantization']} | {r['run']} | "
+                     f"{'yes' if r['shipped'] else 'no'} | {r['bpp']} | {r['psnr']} | {r['ms_ssim']} | {r['miou']} |")
+    text = "\n".join(lines) + "\n"
+    (OUT / "ablation_table.md").write_text(text)
+    return text
+
+
 def write(rows: list[dict], steps: int, gan_start: int) -> str:
     OUT.mkdir(parents=True, exist_ok=True)
     with open(OUT / "sweep_table.csv", "w", newline="") as fh:
@@ -156,6 +216,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default=None, help="comma-separated checkpoint names (default: all)")
     ap.add_argument("--report-only", action="store_true", help="train nothing; evaluate the finished runs")
     ap.add_argument("--no-ship", action="store_true", help="do not copy the results over the shipped files")
+    ap.add_argument("--test-stride", type=int, default=1,
+                    help="the ablation table's CamVid test frames: every K-th (default 1 = all 233)")
     args = ap.parse_args(argv)
     names = args.only.split(",") if args.only else list(CONFIGS)
     unknown = sorted(set(names) - set(CONFIGS))
@@ -168,6 +230,7 @@ def main(argv=None) -> int:
     rows = evaluate(list(CONFIGS))
     if rows:
         sys.stdout.write(write(rows, args.steps, args.gan_start))
+    sys.stdout.write(ablation(list(CONFIGS), args.test_stride))
     return 0
 
 
