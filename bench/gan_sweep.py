@@ -134,6 +134,14 @@ def evaluate(names: list[str]) -> list[dict]:
     return rows
 
 
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
 def _test_frames(stride: int):
     from codecbench.datasets import load_dataset, load_image, load_label
 
@@ -167,10 +175,7 @@ def ablation(names: list[str], stride: int) -> str:
                          "ms_ssim": round(r["val_ms_ssim"], 4), "miou": round(r["val_miou"], 2)})
     if not rows:
         return ""
-    with open(OUT / "ablation_table.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    _write_csv(OUT / "ablation_table.csv", rows)
     lines = [f"# Quantization in training, on and off, at equal budget (CamVid test, {len(frames)} frames)\n",
              "Each pair: the same recipe and steps (`bench/gan_sweep.py`), from scratch; only `--quant-mode` differs. "
              "Real bitstream; ESPNet mIoU of the summed confusion matrices. Runs marked not shipped were kept out "
@@ -186,11 +191,7 @@ def ablation(names: list[str], stride: int) -> str:
 
 
 def write(rows: list[dict], steps: int, gan_start: int) -> str:
-    OUT.mkdir(parents=True, exist_ok=True)
-    with open(OUT / "sweep_table.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    _write_csv(OUT / "sweep_table.csv", rows)
     lines = [f"# GAN F/L sweep and quantization ablation on equal terms ({steps} steps each, MSE to {gan_start})\n",
              "Each trained from scratch with the same recipe (`bench/gan_sweep.py`), two at a time, one torch thread "
              "each, on the shared 2-core CPU. Validation: the 8 held-out CamVid train frames through the real "
