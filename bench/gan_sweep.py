@@ -1,7 +1,10 @@
 """The GAN codec's F/L sweep and quantization ablation on equal terms (issue 14, item 4).
 
     python bench/gan_sweep.py [--steps 4000] [--gan-start 2500] [--parallel 2] [--only NAME,...] [--report-only]
-                              [--no-ship] [--test-stride 1]
+                              [--no-ship] [--test-stride 1] [--runs DIR] [--snapshot-every N] [--select best-miou]
+                              [--deadline-minutes M]
+    python bench/gan_sweep.py --budget main ...   # the main model's budget: 15000 steps, MSE to 6000, snapshots
+                                                  # every 500, the best by validation mIoU (runs/sweep_main)
 
 Every configuration trains from scratch with the same recipe and the same number of optimiser steps: CamVid train
 (the last 8 frames held out), width 0.125, no normalisation, 256-px crops, batch 2, Adam 2e-4 (β1 0.5),
@@ -10,7 +13,9 @@ feature matching ×10 + MSE ×10 with the discriminator trained. Only F, L and t
 F/L curve and the with/without-quantization pair are comparable with each other. (The shipped ``gan_f8_l4`` is the
 long run on top of this recipe; its equal-budget twin here is ``gan_f8_l4_eq``.)
 
-Runs are resumable (runs/sweep/NAME; a finished one is reused), ``--parallel`` at once, one torch thread each;
+Runs are resumable (runs/sweep/NAME or ``--runs``; a finished one is reused), ``--parallel`` at once, one torch
+thread each; ``--deadline-minutes`` gives every run that many minutes from the sweep's start (``--max-minutes``), starts
+nothing with under 5 left, and the same command later resumes what was cut short;
 equal steps rather than equal minutes, so the machine's load changes the wall time but not the comparison.
 Each finished run's EMA weights are exported (float16) and, unless ``--no-ship``, copied over the shipped
 checkpoint of the same name in codecbench/codecs/gan/checkpoints/ (replacing the older, warm-started file).
@@ -36,6 +41,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "runs" / "sweep"
+# --budget main: the shipped gan_f8_l4's schedule (its long run: 15000 steps, MSE warm-up to 6000, the best of the
+# snapshots by validation mIoU); its F8 L4 point is gan_f8_l4 itself, so gan_f8_l4_eq comes last, only as a
+# from-scratch twin for the ablation (the shipped one was warm-started, see its JSON)
+MAIN_BUDGET = {"steps": 15000, "gan_start": 6000, "snapshot_every": 500, "select": "best-miou",
+               "runs": ROOT / "runs" / "sweep_main"}
+MAIN_ORDER = ["gan_f8_l4_noquant", "gan_f16_l4", "gan_f4_l4", "gan_f2_l8", "gan_f8_l2", "gan_f8_l8",
+              "gan_f2_l8_noquant", "gan_f4_l4_noquant", "gan_f8_l2_noquant", "gan_f16_l4_noquant", "gan_f8_l4_eq"]
 OUT = ROOT / "results" / "gan"
 SHIPPED = ROOT / "codecbench" / "codecs" / "gan" / "checkpoints"
 # shipped name -> (F, L, quant mode, description); in the order they are trained
@@ -53,30 +65,37 @@ CONFIGS = {
     "gan_f8_l2_noquant": (8, 2, "none", "F8 L2, no quantization in training"),
     "gan_f16_l4_noquant": (16, 4, "none", "F16 L4, no quantization in training"),
 }
+SELECT, TAG = "final", ""  # set by --select / --budget
 UNSHIPPED = {"gan_f2_l8_noquant", "gan_f4_l4_noquant", "gan_f8_l2_noquant", "gan_f16_l4_noquant"}
 
 
-def _cmd(name: str, steps: int, gan_start: int) -> list[str]:
+def _cmd(name: str, steps: int, gan_start: int, snapshot_every: int = 0, max_minutes: float = 0.0) -> list[str]:
     F, L, quant, _ = CONFIGS[name]
+    extra = ["--snapshot-every", str(snapshot_every)] if snapshot_every else []
+    extra += ["--max-minutes", f"{max_minutes:.1f}"] if max_minutes else []
     return [sys.executable, "-m", "codecbench.cli.main", "gan", "train", "--run", str(RUNS / name),
             "--source", "camvid", "--split", "train", "--width", "0.125", "--F", str(F), "--L", str(L),
             "--norm", "none", "--quant-mode", quant, "--steps", str(steps), "--gan-start", str(gan_start),
             "--crop", "256", "--batch", "2", "--lr", "2e-4", "--val-every", "1000", "--val-count", "8",
             "--ckpt-every", "250", "--seed", "0", "--device", "cpu", "--threads", "1", "--channels-last",
-            "--export", str(RUNS / name / "final")]
+            "--export", str(RUNS / name / "final"), *extra]
 
 
-def train(names: list[str], steps: int, gan_start: int, parallel: int) -> None:
+def train(names: list[str], steps: int, gan_start: int, parallel: int, snapshot_every: int = 0,
+          deadline_minutes: float = 0.0) -> None:
     """Train the unfinished runs, ``parallel`` at a time; a failure names its log and stops the sweep."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     todo = [n for n in names if not (RUNS / n / "final.safetensors").exists()]
     running: dict[str, tuple[subprocess.Popen, object, float, float]] = {}
+    end = time.time() + 60 * deadline_minutes if deadline_minutes else None
     while todo or running:
-        while todo and len(running) < parallel:
+        while todo and len(running) < parallel and (end is None or end - time.time() > 300):
             n = todo.pop(0)
             (RUNS / n).mkdir(parents=True, exist_ok=True)
             log = open(RUNS / n / "train.log", "a")
-            p = subprocess.Popen(_cmd(n, steps, gan_start), stdout=log, stderr=log, env=env, cwd=ROOT)
+            left = (end - time.time()) / 60 if end else 0.0
+            p = subprocess.Popen(_cmd(n, steps, gan_start, snapshot_every, left), stdout=log, stderr=log, env=env,
+                                 cwd=ROOT)
             running[n] = (p, log, time.time(), os.getloadavg()[0])
         time.sleep(5)
         for n in [k for k, v in running.items() if v[0].poll() is not None]:
@@ -84,18 +103,74 @@ def train(names: list[str], steps: int, gan_start: int, parallel: int) -> None:
             log.close()
             if p.returncode:
                 raise RuntimeError(f"{n}: training failed (exit {p.returncode}), see {RUNS / n / 'train.log'}")
+            if not (RUNS / n / "final.safetensors").exists():
+                print(f"{n}: stopped by the deadline, resumable: rerun the same command", flush=True)
+                continue
             meta = {"wall_s": round(time.time() - t0, 1), "load_start": load0, "load_end": os.getloadavg()[0]}
             (RUNS / n / "sweep.json").write_text(json.dumps(meta) + "\n")
+        if end is not None and not running and end - time.time() <= 300:
+            break
+
+
+def select_best(names: list[str]) -> None:
+    """For each finished run, copy the snapshot with the best validation mIoU (the shipped gan_f8_l4's selection
+    rule; ties go to the earlier step) to RUN/selected.safetensors/json; the per-snapshot figures go to
+    RUN/snapshots.csv and are reused by model id."""
+    import torch
+
+    from codecbench.metrics.segmenters import create
+
+    lc = _learning_curve_module()
+    torch.set_num_threads(1)
+    seg, frames = None, None
+    for n in names:
+        run = RUNS / n
+        if not (run / "final.safetensors").exists():
+            continue
+        known = {}
+        if (run / "snapshots.csv").exists():
+            with open(run / "snapshots.csv") as fh:
+                known = {r["model_id"]: r for r in csv.DictReader(fh)}
+        rows = []
+        for snap in sorted((run / "snapshots").glob("step_*.safetensors")):
+            mid = json.loads(snap.with_suffix(".json").read_text())["model_id"]
+            if mid not in known:
+                if seg is None:
+                    seg = create("espnet", device="cpu")
+                    frames = lc._val_frames(json.loads((run / "final.json").read_text())["training"])
+                known[mid] = {"snapshot": snap.stem, **lc.evaluate_snapshot(snap, frames, seg)}
+            rows.append(known[mid])
+        if not rows:
+            raise RuntimeError(f"{n}: no snapshots in {run / 'snapshots'} to select from (train with --snapshot-every)")
+        _write_csv(run / "snapshots.csv", rows)
+        best = max(rows, key=lambda r: (float(r["val_miou"]), -int(r["step"])))
+        for ext in (".safetensors", ".json"):
+            shutil.copyfile(run / "snapshots" / f"{best['snapshot']}{ext}", run / f"selected{ext}")
+        print(f"{n}: selected {best['snapshot']} (val mIoU {float(best['val_miou']):.2f} %) of {len(rows)}", flush=True)
+
+
+def _ckpt(name: str) -> Path | None:
+    """The checkpoint a finished run contributes: ``selected`` (best snapshot) under --select best-miou, else
+    ``final``; None while unfinished. Under --budget main the F8 L4 twin, if not trained, is the shipped gan_f8_l4."""
+    if name == "gan_f8_l4_eq" and SELECT == "best-miou" and not (RUNS / name / "final.safetensors").exists():
+        return SHIPPED / "gan_f8_l4.safetensors"
+    if not (RUNS / name / "final.safetensors").exists():
+        return None
+    return RUNS / name / ("selected.safetensors" if SELECT == "best-miou" else "final.safetensors")
 
 
 def ship(names: list[str]) -> None:
     """Copy each finished run's exported EMA weights over the shipped checkpoint of the same name."""
     for n in names:
-        src = RUNS / n / "final.safetensors"
-        if src.exists() and n not in UNSHIPPED:
+        src = _ckpt(n)
+        if src is not None and src.parent == RUNS / n and n not in UNSHIPPED:
             cfg = json.loads(src.with_suffix(".json").read_text())
+            rule = ("the best of its snapshots by validation mIoU, as for gan_f8_l4" if SELECT == "best-miou"
+                    else "its final EMA weights")
             cfg["history"] = (f"trained from scratch by bench/gan_sweep.py (equal terms with the other sweep "
-                              f"checkpoints: {cfg['trained_steps']} steps, same recipe); see results/gan/TRAINING.md")
+                              f"checkpoints: {cfg['training']['steps']} steps, MSE warm-up to "
+                              f"{cfg['training']['gan_start']}, same recipe); shipped: {rule}, step "
+                              f"{cfg['trained_steps']}; see results/gan/TRAINING.md")
             shutil.copyfile(src, SHIPPED / f"{n}.safetensors")
             (SHIPPED / f"{n}.json").write_text(json.dumps(cfg, indent=2) + "\n")
 
@@ -118,14 +193,15 @@ def evaluate(names: list[str]) -> list[dict]:
     seg = create("espnet", device="cpu")
     rows = []
     for n in names:
-        ckpt = RUNS / n / "final.safetensors"
-        if not ckpt.exists():
+        ckpt = _ckpt(n)
+        if ckpt is None:
             continue
         cfg = json.loads(ckpt.with_suffix(".json").read_text())
         r = lc.evaluate_snapshot(ckpt, lc._val_frames(cfg["training"]), seg)
         meta_p = RUNS / n / "sweep.json"
         meta = json.loads(meta_p.read_text()) if meta_p.exists() else {}
-        rows.append({"name": n, "config": CONFIGS[n][3], "F": cfg["F"], "L": cfg["L"],
+        label = CONFIGS[n][3] if ckpt.parent != SHIPPED else "F8 L4: the shipped gan_f8_l4 (long run, warm-started)"
+        rows.append({"name": n, "config": label, "F": cfg["F"], "L": cfg["L"],
                      "quant_mode": cfg["quant_mode"], "nominal_bpp": cfg["nominal_bpp"], "steps": r["step"],
                      "train_wall_s": cfg.get("wall_s"), "val_bpp": round(r["val_bpp"], 4),
                      "val_psnr": round(r["val_psnr"], 3), "val_ms_ssim": round(r["val_ms_ssim"], 4),
@@ -165,17 +241,17 @@ def ablation(names: list[str], stride: int) -> str:
         if not n.endswith("_noquant"):
             continue
         pair = {"gan_f8_l4_noquant": "gan_f8_l4_eq"}.get(n, n[: -len("_noquant")])
-        if not all((RUNS / m / "final.safetensors").exists() for m in (n, pair)):
+        if _ckpt(n) is None or _ckpt(pair) is None:
             continue
         for m, mode in ((pair, "quantized (STE)"), (n, "none (quantized at inference only)")):
-            r = lc.evaluate_snapshot(RUNS / m / "final.safetensors", frames, seg)
+            r = lc.evaluate_snapshot(_ckpt(m), frames, seg)
             F, L = CONFIGS[m][:2]
             rows.append({"F": F, "L": L, "training_quantization": mode, "run": m, "shipped": m not in UNSHIPPED,
                          "bpp": round(r["val_bpp"], 4), "psnr": round(r["val_psnr"], 3),
                          "ms_ssim": round(r["val_ms_ssim"], 4), "miou": round(r["val_miou"], 2)})
     if not rows:
         return ""
-    _write_csv(OUT / "ablation_table.csv", rows)
+    _write_csv(OUT / f"ablation_table{TAG}.csv", rows)
     lines = [f"# Quantization in training, on and off, at equal budget (CamVid test, {len(frames)} frames)\n",
              "Each pair: the same recipe and steps (`bench/gan_sweep.py`), from scratch; only `--quant-mode` differs. "
              "Real bitstream; ESPNet mIoU of the summed confusion matrices. Runs marked not shipped were kept out "
@@ -186,12 +262,12 @@ def ablation(names: list[str], stride: int) -> str:
         lines.append(f"| {r['F']} | {r['L']} | {r['training_quantization']} | {r['run']} | "
                      f"{'yes' if r['shipped'] else 'no'} | {r['bpp']} | {r['psnr']} | {r['ms_ssim']} | {r['miou']} |")
     text = "\n".join(lines) + "\n"
-    (OUT / "ablation_table.md").write_text(text)
+    (OUT / f"ablation_table{TAG}.md").write_text(text)
     return text
 
 
 def write(rows: list[dict], steps: int, gan_start: int) -> str:
-    _write_csv(OUT / "sweep_table.csv", rows)
+    _write_csv(OUT / f"sweep_table{TAG}.csv", rows)
     lines = [f"# GAN F/L sweep and quantization ablation on equal terms ({steps} steps each, MSE to {gan_start})\n",
              "Each trained from scratch with the same recipe (`bench/gan_sweep.py`), two at a time, one torch thread "
              "each, on the shared 2-core CPU. Validation: the 8 held-out CamVid train frames through the real "
@@ -205,7 +281,7 @@ def write(rows: list[dict], steps: int, gan_start: int) -> str:
                      f"{r['val_ms_ssim']} | {r['val_miou']} | {r['train_wall_s']} | "
                      f"{'' if ld is None else f'{ld:.1f}'} |")
     text = "\n".join(lines) + "\n"
-    (OUT / "sweep_table.md").write_text(text)
+    (OUT / f"sweep_table{TAG}.md").write_text(text)
     return text
 
 
@@ -216,16 +292,38 @@ def main(argv=None) -> int:
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--only", default=None, help="comma-separated checkpoint names (default: all)")
     ap.add_argument("--report-only", action="store_true", help="train nothing; evaluate the finished runs")
+    ap.add_argument("--train-only", action="store_true", help="train, then stop: no selection, shipping or tables")
     ap.add_argument("--no-ship", action="store_true", help="do not copy the results over the shipped files")
     ap.add_argument("--test-stride", type=int, default=1,
                     help="the ablation table's CamVid test frames: every K-th (default 1 = all 233)")
+    ap.add_argument("--runs", default=None, help="the runs folder (default runs/sweep)")
+    ap.add_argument("--snapshot-every", type=int, default=0, help="export EMA snapshots every N steps")
+    ap.add_argument("--select", choices=["final", "best-miou"], default="final",
+                    help="which weights a run contributes: its final EMA, or its best snapshot by validation mIoU")
+    ap.add_argument("--deadline-minutes", type=float, default=0.0,
+                    help="stop every run (resumably) this many minutes after the sweep starts; 0 = none")
+    ap.add_argument("--budget", choices=["main"], default=None,
+                    help="main: the shipped gan_f8_l4's budget and selection (tables get the suffix _main)")
     args = ap.parse_args(argv)
-    names = args.only.split(",") if args.only else list(CONFIGS)
+    global RUNS, SELECT, TAG
+    if args.budget == "main":
+        args.steps, args.gan_start = MAIN_BUDGET["steps"], MAIN_BUDGET["gan_start"]
+        args.snapshot_every, args.select = MAIN_BUDGET["snapshot_every"], MAIN_BUDGET["select"]
+        RUNS, TAG = Path(args.runs or MAIN_BUDGET["runs"]), "_main"
+    elif args.runs:
+        RUNS = Path(args.runs)
+    SELECT = args.select
+    default = MAIN_ORDER if args.budget == "main" else list(CONFIGS)
+    names = args.only.split(",") if args.only else default
     unknown = sorted(set(names) - set(CONFIGS))
     if unknown:
         ap.error(f"unknown configuration(s) {unknown}; known: {sorted(CONFIGS)}")
     if not args.report_only:
-        train(names, args.steps, args.gan_start, args.parallel)
+        train(names, args.steps, args.gan_start, args.parallel, args.snapshot_every, args.deadline_minutes)
+    if args.train_only:
+        return 0
+    if SELECT == "best-miou":
+        select_best(names)
     if not args.no_ship:
         ship(names)
     rows = evaluate(list(CONFIGS))

@@ -88,9 +88,11 @@ def _train(args: argparse.Namespace) -> int:
     trainer = Trainer(TrainConfig(**opts), args.run, log=lambda m: print(m, flush=True))
     last = trainer.run()
     print(json.dumps(last))
-    if args.export:
+    if args.export and trainer.step >= trainer.cfg.steps:
         mid = trainer.export(args.export, {"validation": last})
         print(f"exported {args.export} (model id {mid})")
+    elif args.export:  # stopped by --max-minutes: an export now would look like a finished run
+        print(f"not exported: stopped at step {trainer.step} of {trainer.cfg.steps}; rerun the same command to resume")
     return 0
 
 
