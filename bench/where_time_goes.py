@@ -78,6 +78,44 @@ def per_codec(records: list[dict]) -> list[str]:
     return out
 
 
+def floor_lines(records: list[dict], workers: int) -> list[str]:
+    """What the codecs and the segmenter cost by themselves: each codec's measured seconds per encode times the
+    fewest encodes an exact search needs (``ratecontrol.fewest_encodes``), or times one (an oracle that never verifies),
+    plus the measured decode and ESPNet seconds; no metrics, no harness. Wall per point = Σ / workers / points."""
+    from codecbench.codecs import registry
+    from codecbench.codecs.ratecontrol import fewest_encodes
+
+    by: dict[str, list[dict]] = {}
+    for r in records:
+        by.setdefault(str(r.get("codec")), []).append(r)
+    rows, tot = [], {"bracket": 0.0, "oracle": 0.0, "fixed": 0.0, "metrics": 0.0}
+    for name, recs in sorted(by.items()):
+        s = stage_sums(recs)
+        per_enc = s["rate_s"] / max(1, s["encodes"])
+        groups: dict[str, list[dict]] = {}
+        for r in recs:
+            groups.setdefault(str(r.get("image_hash")), []).append(r)
+        knob = registry.get(name).knob
+        least = sum(fewest_encodes(knob, [(r.get("knob"), bool(r.get("reachable", True))) for r in g])
+                    for g in groups.values())
+        fixed = s["decode_s"] + s["segment_s"]
+        tot["bracket"] += least * per_enc + fixed
+        tot["oracle"] += len(recs) * per_enc + fixed
+        tot["fixed"] += fixed
+        tot["metrics"] += s["fidelity_s"]
+        rows.append(f"| {recs[0].get('label') or name} | {1000 * per_enc:.1f} | {s['encodes'] / len(recs):.2f} | "
+                    f"{least / len(recs):.2f} | {least * per_enc / len(recs):.3f} | {fixed / len(recs):.3f} |")
+    n = max(1, len(records))
+    return ["", "The floor the codecs and ESPNet set (no metrics, no harness overhead; measured seconds per "
+            "encode, decode and ESPNet from this run):", "",
+            "| codec | ms per encode | encodes/pt | fewest encodes/pt (exact bracket) | encode floor (s/pt) | "
+            "decode + ESPNet (s/pt) |", "|---|--:|--:|--:|--:|--:|", *rows, "",
+            f"Floor wall per point with {workers} workers: exact bracket {tot['bracket'] / workers / n:.3f} s; "
+            f"oracle (one encode per point) {tot['oracle'] / workers / n:.3f} s; the oracle plus the fidelity "
+            f"metrics {(tot['oracle'] + tot['metrics']) / workers / n:.3f} s; decode + ESPNet alone "
+            f"{tot['fixed'] / workers / n:.3f} s."]
+
+
 def committed(keys: list[str]) -> dict | None:
     if not COMMITTED.exists():
         return None
@@ -165,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", "Stage shares (current): " + ", ".join(
         f"{label} {100 * cur['sums'][key] / cur['stage_total']:.0f} %" for key, label in STAGES) + "."]
     lines += ["", "Per codec (current):", ""] + per_codec(cur["records"])
+    lines += floor_lines(cur["records"], args.workers)
     if any(runs[c]["failed"] for c in cols):
         lines.append("FAILED points: " + ", ".join(f"{c} {runs[c]['failed']}" for c in cols))
     print("\n".join(lines))

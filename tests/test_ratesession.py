@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from test_ratecontrol import IMAGE, H, W, brute_force, curve_codec, curves, true_bpp  # noqa: E402
 
 from codecbench.codecs import registry
-from codecbench.codecs.ratecontrol import FLOAT_TOLERANCE, RateSession, match_bpp, match_bpp_targets
+from codecbench.codecs.ratecontrol import FLOAT_TOLERANCE, RateSession, fewest_encodes, match_bpp, match_bpp_targets
 from codecbench.codecs.spec import CodecSpec, Knob
 
 TARGETS = (0.0625, 0.125, 0.25, 0.5, 1.0)
@@ -90,3 +90,35 @@ def test_session_reuses_what_an_earlier_target_found(photo):
     first = session.match(0.5)
     again = session.match(0.5)  # the cache already brackets it: nothing new to encode
     assert again.encodes == 0 and again.trials == [] and again.knob == first.knob and again.data == first.data
+
+
+def test_fewest_encodes_by_hand():
+    up = Knob("quality", 0, 10, integer=True, increases_rate=True)
+    assert fewest_encodes(up, [(3, True), (4, True)]) == 3  # {3, 4, 5}: 4 shows 3 is the last under, 5 shows 4 is
+    assert fewest_encodes(up, [(10, True)]) == 1  # the top needs no proof
+    assert fewest_encodes(up, [(0, False), (0, False), (2, True)]) == 3  # {0, 2, 3}
+    qp = Knob("qp", 0, 51, integer=True, increases_rate=False)
+    assert fewest_encodes(qp, [(43, True), (42, True)]) == 3  # {43, 42, 41}: a lower qp is the higher rate
+    lv = Knob("quality", 0, 100, integer=True, levels=(0, 10, 20, 30))
+    assert fewest_encodes(lv, [(15, True)]) == 2  # levels 10 and 20
+    assert fewest_encodes(Knob("q", 0.0, 100.0, integer=False), [(3.5, True), (7.0, True)]) == 2
+    assert fewest_encodes(None, [(None, True)]) == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(curves, st.lists(st.floats(0.05, 3.0), min_size=1, max_size=6, unique=True), st.booleans())
+def test_fewest_encodes_bounds_the_real_search(curve, targets, increasing):
+    """The shared search never spends fewer encodes than the bound, and it encoded every setting the bound
+    names (so the bound is attainable: it is the search's own proof, without the probes that found it)."""
+    r_min, r_max, p = curve
+    lo, hi = (0, 100) if increasing else (0, 51)
+
+    def rate(k):
+        x = (k - lo) / (hi - lo) if increasing else (hi - k) / (hi - lo)
+        return r_min * (r_max / r_min) ** (x**p)
+
+    knob = Knob("k", lo, hi, integer=True, increases_rate=increasing)
+    calls: list = []
+    results = match_bpp_targets(curve_codec(rate, knob, calls), IMAGE, targets, mode="below")
+    least = fewest_encodes(knob, [(r.knob, r.reachable) for r in results])
+    assert 1 <= least <= len(set(calls)) == sum(r.encodes for r in results)

@@ -245,3 +245,30 @@ def _pick(probe: _Probe, target: float, mode: str, u_min: float, first: int = 0)
     else:
         k = min(trials, key=lambda t: (abs(t[1] - target), t[1]))[0]
     return probe.result(target, k, True, min_bpp, first)
+
+
+def fewest_encodes(knob: Knob | None, chosen: list[tuple[KnobValue | None, bool]]) -> int:
+    """The fewest encodes any exact mode-"below" search needs for one image's targets, given the (knob value,
+    reachable) each target ended on: a lower bound for measuring rate control's overhead.
+
+    Integer knob: a reachable target needs its setting and the next higher-rate one (the proof that it overshoots),
+    unless its setting is the top; an unreachable one needs the lowest-rate setting; shared settings count once
+    (on ``levels``, per level). A float knob (its search may stop anywhere in the 5 % window), a rate knob and a
+    fixed-rate codec: one per target, what an oracle needs.
+    """
+    if knob is None or knob.is_bpp or not knob.integer:
+        return len(chosen)
+    grid = list(knob.levels) if knob.levels else list(range(int(knob.low), int(knob.high) + 1))
+    if not knob.increases_rate:
+        grid.reverse()  # now ascending in rate
+    need: set[int] = set()
+    for value, reachable in chosen:
+        if not reachable or value is None:
+            need.add(grid[0])
+            continue
+        q = int(value)
+        i = max(j for j, g in enumerate(grid) if (g <= q if knob.increases_rate else g >= q))
+        need.add(grid[i])
+        if i + 1 < len(grid):
+            need.add(grid[i + 1])
+    return len(need)
