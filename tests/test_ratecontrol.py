@@ -54,9 +54,9 @@ curves = st.tuples(
 )
 
 
-@settings(max_examples=60, deadline=None)
-@given(curves, st.floats(0.05, 3.0), st.booleans(), st.sampled_from(["below", "nearest"]))
-def test_integer_knob_matches_brute_force(curve, target, increasing, mode):
+def power_curve(curve, increasing: bool):
+    """A monotone rate curve over an integer knob (0..100 rising in rate, or 0..51 falling like a qp): the rate at
+    knob k, and the knob."""
     r_min, r_max, p = curve
     lo, hi = (0, 100) if increasing else (0, 51)
 
@@ -64,7 +64,14 @@ def test_integer_knob_matches_brute_force(curve, target, increasing, mode):
         x = (k - lo) / (hi - lo) if increasing else (hi - k) / (hi - lo)
         return r_min * (r_max / r_min) ** (x**p)
 
-    knob = Knob("k", lo, hi, integer=True, increases_rate=increasing)
+    return rate, Knob("k", lo, hi, integer=True, increases_rate=increasing)
+
+
+@settings(max_examples=60, deadline=None)
+@given(curves, st.floats(0.05, 3.0), st.booleans(), st.sampled_from(["below", "nearest"]))
+def test_integer_knob_matches_brute_force(curve, target, increasing, mode):
+    rate, knob = power_curve(curve, increasing)
+    lo, hi = knob.low, knob.high
     calls: list = []
     res = match_bpp(curve_codec(rate, knob, calls), IMAGE, target, mode=mode)
     assert len(calls) == len(set(calls)) == res.encodes  # never the same setting twice

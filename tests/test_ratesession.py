@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_ratecontrol import IMAGE, H, W, brute_force, curve_codec, curves, true_bpp  # noqa: E402
+from test_ratecontrol import IMAGE, H, W, brute_force, curve_codec, curves, power_curve, true_bpp  # noqa: E402
 
 from codecbench.codecs import registry
 from codecbench.codecs.ratecontrol import FLOAT_TOLERANCE, RateSession, fewest_encodes, match_bpp, match_bpp_targets
@@ -22,14 +22,8 @@ TARGETS = (0.0625, 0.125, 0.25, 0.5, 1.0)
 @given(curves, st.lists(st.floats(0.05, 3.0), min_size=2, max_size=6, unique=True), st.booleans(),
        st.sampled_from(["below", "nearest"]))
 def test_shared_search_matches_brute_force(curve, targets, increasing, mode):
-    r_min, r_max, p = curve
-    lo, hi = (0, 100) if increasing else (0, 51)
-
-    def rate(k):
-        x = (k - lo) / (hi - lo) if increasing else (hi - k) / (hi - lo)
-        return r_min * (r_max / r_min) ** (x**p)
-
-    knob = Knob("k", lo, hi, integer=True, increases_rate=increasing)
+    rate, knob = power_curve(curve, increasing)
+    lo, hi = knob.low, knob.high
     calls: list = []
     results = match_bpp_targets(curve_codec(rate, knob, calls), IMAGE, targets, mode=mode)
     assert len(calls) == len(set(calls)) == sum(r.encodes for r in results)  # no setting twice for the image
@@ -110,14 +104,7 @@ def test_fewest_encodes_by_hand():
 def test_fewest_encodes_bounds_the_real_search(curve, targets, increasing):
     """The shared search never spends fewer encodes than the bound, and it encoded every setting the bound
     names (so the bound is attainable: it is the search's own proof, without the probes that found it)."""
-    r_min, r_max, p = curve
-    lo, hi = (0, 100) if increasing else (0, 51)
-
-    def rate(k):
-        x = (k - lo) / (hi - lo) if increasing else (hi - k) / (hi - lo)
-        return r_min * (r_max / r_min) ** (x**p)
-
-    knob = Knob("k", lo, hi, integer=True, increases_rate=increasing)
+    rate, knob = power_curve(curve, increasing)
     calls: list = []
     results = match_bpp_targets(curve_codec(rate, knob, calls), IMAGE, targets, mode="below")
     least = fewest_encodes(knob, [(r.knob, r.reachable) for r in results])
