@@ -130,3 +130,22 @@ def test_group_segmentation_matches_single_frames(camvid_dir, espnet_weights, ba
         assert ca.sum() == cg.sum()
         assert np.abs(ca - cg).sum() <= 1e-3 * ca.sum()  # batch vs single forward pass: float rounding only
         assert g["metrics"]["miou"] == pytest.approx(a["metrics"]["miou"], abs=1e-3)
+
+
+def test_targets_on_the_same_stream_share_decode_scores_and_segmentation(camvid_dir, espnet_weights):
+    """Unreachable targets all end on the lowest-rate setting: one decode, one set of scores and one ESPNet pass
+    for the group, and every record equal to the one its own job computes alone."""
+    ref = load_dataset("camvid", split="test", limit=1).images[0]
+    opts = (("device", "cpu"), ("weights", str(espnet_weights)))
+    jobs = _jobs(ref, targets=(0.001, 0.002, 0.5), segmenter="espnet", segmenter_options=opts)
+    alone = [execute_job(j) for j in jobs]
+    grouped = execute_group(JobGroup(tuple(jobs)))
+    assert [g["status"] for g in grouped] == ["unreachable", "unreachable", "ok"]
+    assert grouped[0].get("same_stream_as") is None and grouped[2].get("same_stream_as") is None
+    assert grouped[1]["same_stream_as"] == jobs[0].target
+    for a, g in zip(alone, grouped):
+        assert (g["knob"], g["bytes"]) == (a["knob"], a["bytes"])
+        assert g["metrics"] == a["metrics"]
+        assert g["confusion"] == a["confusion"]
+    assert grouped[1]["segment_s"] < grouped[0]["segment_s"] and grouped[1]["fidelity_s"] < grouped[0]["fidelity_s"]
+    assert "same_stream_as" not in alone[1].to_dict()  # only a group shares

@@ -43,7 +43,8 @@ def test_shared_search_matches_brute_force(curve, targets, increasing, mode):
 @settings(max_examples=20, deadline=None)
 @given(curves, st.lists(st.floats(0.3, 0.9), min_size=2, max_size=4, unique=True))
 def test_float_knob_targets_are_searched_alone(curve, fracs):
-    """A float knob's answer depends on where its search starts: no sharing, the answers of match_bpp."""
+    """A float knob's answer depends on where its search starts: each target searched afresh, so the answers and
+    the trials of match_bpp; the session only spares re-encoding a setting another target's search encoded."""
     r_min, r_max, p = curve
     targets = [r_min + f * (r_max - r_min) for f in fracs]
 
@@ -51,11 +52,25 @@ def test_float_knob_targets_are_searched_alone(curve, fracs):
         return r_min * (r_max / r_min) ** ((k / 100.0) ** p)
 
     knob = Knob("quality", 0.0, 100.0, integer=False, increases_rate=True)
-    shared = match_bpp_targets(curve_codec(rate, knob, []), IMAGE, targets)
+    calls: list = []
+    shared = match_bpp_targets(curve_codec(rate, knob, calls), IMAGE, targets)
     alone = [match_bpp(curve_codec(rate, knob, []), IMAGE, t) for t in targets]
-    assert [(r.knob, r.bpp, r.encodes) for r in shared] == [(r.knob, r.bpp, r.encodes) for r in alone]
+    assert [(r.knob, r.bpp, r.data, r.trials) for r in shared] == [(r.knob, r.bpp, r.data, r.trials) for r in alone]
+    assert len(calls) == len(set(calls)) == sum(r.encodes for r in shared)  # no setting encoded twice
+    assert sum(r.encodes for r in shared) <= sum(r.encodes for r in alone) - (len(targets) - 1)  # the first probe
     for target, res in zip(targets, shared):
         assert res.reachable and (1 - FLOAT_TOLERANCE) * target - 8 / (H * W) <= res.bpp <= target
+
+
+@pytest.mark.parametrize("name", ["webp", "jpegxl"])
+def test_real_float_knob_codec_same_streams_fewer_encodes(photo, name):
+    codec = registry.create(name)
+    targets = (0.03125, 0.0625, 0.125, 0.25, 0.5)  # the study's: the lowest are unreachable on some photos
+    alone = [match_bpp(codec, photo, t) for t in targets]
+    shared = match_bpp_targets(codec, photo, targets)
+    assert [(r.knob, r.data, r.trials, r.reachable) for r in shared] == [
+        (r.knob, r.data, r.trials, r.reachable) for r in alone]
+    assert sum(r.encodes for r in shared) < sum(r.encodes for r in alone)
 
 
 def test_one_shot_and_fixed_rate_codecs_are_not_shared():

@@ -22,7 +22,8 @@ ends on two adjacent settings around the target), so a resumed run stores what a
 rate plateau (several settings giving the same bytes, e.g. AVIF's and JPEG's lowest qualities) the recorded
 knob may be another setting of the plateau, with the same stream. A float knob's answer
 would depend on the probes it starts from (anywhere in the 5 % window), so float-knob targets keep one fresh
-search each; rate knobs (``is_bpp``) and fixed-rate codecs encode once per target anyway.
+search each (the session remembers the streams, so a setting two searches visit is encoded once); rate knobs
+(``is_bpp``) and fixed-rate codecs encode once per target anyway.
 """
 
 from __future__ import annotations
@@ -50,11 +51,12 @@ class RateResult:
     knob: chosen knob value (None for a fixed-rate codec).
     bpp: achieved bits per pixel of ``data`` over the original image's pixels.
     data: the encoded bytes at the chosen setting.
-    encodes: number of encoder calls spent (each knob value at most once).
+    encodes: number of encoder calls spent (each knob value at most once; in a session, settings other targets
+        already encoded cost none).
     reachable: False when the target is below the codec's lowest rate; knob/data/bpp are then
         those of the lowest-rate setting.
     min_bpp: bpp of the lowest-rate setting when it was encoded (always set when unreachable).
-    trials: every (knob, bpp) encoded, in order.
+    trials: every (knob, bpp) the search looked at, in order.
     """
 
     target_bpp: float | None
@@ -68,10 +70,13 @@ class RateResult:
 
 
 class _Probe:
-    """Encodes at most once per knob value; u is the 'rate coordinate' (grows with bpp)."""
+    """Encodes at most once per knob value; u is the 'rate coordinate' (grows with bpp). ``memo``: a session's
+    {knob value: (bytes, bpp)} shared by fresh searches of other targets; a value found there costs no encode but is
+    still a trial of this search, so the search takes the path it would take alone."""
 
-    def __init__(self, codec: Codec, image: np.ndarray):
-        self.codec, self.image = codec, image
+    def __init__(self, codec: Codec, image: np.ndarray, memo: dict | None = None):
+        self.codec, self.image, self.memo = codec, image, memo
+        self.encoded = 0  # encoder calls this probe made
         self.h, self.w = image.shape[:2]
         if codec.knob is None:
             raise ValueError(f"codec {codec.name!r} has no knob to search")
@@ -95,16 +100,22 @@ class _Probe:
     def __call__(self, u: float) -> tuple[KnobValue, float]:
         k = self.knob_of(u)
         if k not in self.cache:
-            data = self.codec.encode(self.image, k)
-            bpp = bpp_of(data, self.h, self.w)
-            self.cache[k] = (data, bpp)
-            self.trials.append((k, bpp))
+            hit = self.memo.get(k) if self.memo is not None else None
+            if hit is None:
+                data = self.codec.encode(self.image, k)
+                hit = (data, bpp_of(data, self.h, self.w))
+                self.encoded += 1
+                if self.memo is not None:
+                    self.memo[k] = hit
+            self.cache[k] = hit
+            self.trials.append((k, hit[1]))
         return k, self.cache[k][1]
 
     def result(self, target, k, reachable, min_bpp, first: int = 0) -> RateResult:
-        """The result at setting k; encodes and trials count what was encoded since trial number first."""
+        """The result at setting k; trials are those since trial number first, encodes the encoder calls since
+        then (fewer than the trials only where a session memo held some)."""
         data, bpp = self.cache[k]
-        return RateResult(target, k, bpp, data, len(self.trials) - first, reachable, min_bpp,
+        return RateResult(target, k, bpp, data, self.encoded - first, reachable, min_bpp,
                           list(self.trials[first:]))
 
 
@@ -140,7 +151,11 @@ class RateSession:
     """Rate control for several targets of one image with one codec, sharing one probe cache.
 
     ``session.match(t)`` returns what :func:`match_bpp` would; its ``encodes`` and ``trials`` are only those
-    this target added. Shared only for integer knobs (see the module docstring). Asking targets in ascending
+    this target added. The probes seed each other's searches only for integer knobs (see the module docstring).
+    A float knob runs each target's search afresh, as match_bpp does, so its answer and its trials are
+    match_bpp's; the session only remembers every setting's stream, so a value another target's search already
+    encoded (the first probe, which all targets share; the lowest-rate setting of unreachable ones) costs no
+    encode again: ``encodes`` counts the encoder calls, fewer than the trials. Asking targets in ascending
     order is cheapest (the search starts at the low-rate end).
     """
 
@@ -151,8 +166,11 @@ class RateSession:
         knob = codec.knob
         self.shared = knob is not None and knob.integer and not knob.is_bpp
         self._probe = _Probe(codec, image) if self.shared else None
+        self._memo: dict | None = {} if knob is not None and not knob.integer and not knob.is_bpp else None
 
     def match(self, target_bpp: float | None) -> RateResult:
+        if self._memo is not None and target_bpp is not None and target_bpp > 0 and math.isfinite(target_bpp):
+            return _search(_Probe(self.codec, self.image, memo=self._memo), target_bpp, self.mode)
         if not self.shared:
             return match_bpp(self.codec, self.image, target_bpp, mode=self.mode)
         if target_bpp is None or not (target_bpp > 0 and math.isfinite(target_bpp)):

@@ -20,10 +20,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def _measure(job: Job, rec: PointRecord, rate=None, image: np.ndarray | None = None,
-             segment: bool = True) -> np.ndarray:
+             segment: bool = True, streams: dict | None = None) -> np.ndarray:
     """Fill rec for one point; returns the decoded image. rate(codec, image, job) -> RateResult replaces a fresh
     match_bpp (a group's shared session), image an already loaded original; segment=False leaves the
-    segmenter to the caller (a group segments its frames in one batch)."""
+    segmenter to the caller (a group segments its frames in one batch). streams: a group's {bytes: (target,
+    decoded, fidelity scores)}; a point whose stream an earlier target of the group already produced (unreachable
+    targets all end on the lowest-rate setting) reuses that decode and those scores, identical to computing them
+    again, records ``same_stream_as`` and 0 s for the stages it skipped, and returns the same decoded array."""
     from codecbench.codecs.ratecontrol import match_bpp
     from codecbench.codecs.spec import bpp_of
 
@@ -55,8 +58,12 @@ def _measure(job: Job, rec: PointRecord, rate=None, image: np.ndarray | None = N
     rec.rate_s, rec.encode_s = rate_s, rate_s / max(1, rec.encodes or 1)
     rec.bytes, rec.bpp = len(data), bpp_of(data, h, w)
 
+    hit = streams.get(data) if streams is not None else None
     t0 = time.perf_counter()
-    decoded = codec.decode(data)
+    if hit is not None:
+        rec.same_stream_as, decoded = hit[0], hit[1]
+    else:
+        decoded = codec.decode(data)
     rec.decode_s = time.perf_counter() - t0
     if decoded.shape != image.shape:
         raise ValueError(f"codec {job.codec!r} decoded {decoded.shape}, original is {image.shape}")
@@ -68,9 +75,12 @@ def _measure(job: Job, rec: PointRecord, rate=None, image: np.ndarray | None = N
         from codecbench.metrics.fidelity import fidelity
 
         rec.precision = job.precision
-        scores = fidelity(image, decoded, job.metrics, device=device, precision=job.precision)
+        scores = hit[2] if hit is not None else fidelity(image, decoded, job.metrics, device=device,
+                                                         precision=job.precision)
         rec.metrics.update({k: float(v) for k, v in scores.items()})
     rec.fidelity_s = time.perf_counter() - t0
+    if streams is not None and hit is None:
+        streams[data] = (job.target, decoded, dict(rec.metrics))
     if job.segmenter and segment:
         _segment(job, decoded, rec)
         rec.segment_s = time.perf_counter() - t0 - rec.fidelity_s

@@ -32,7 +32,7 @@ STATUSES = ("ok", "unreachable", "error")
 # Fields left out of to_dict() while they are None (they exist only for some codecs, segmenters or executors).
 OPTIONAL = frozenset({
     "segment_s", "confusion", "confusion_void_column", "segmenter", "traceback", "attempts", "executor",
-    "provenance", "job_s", "precision", "segment_batch", "segmenters",
+    "provenance", "job_s", "precision", "segment_batch", "segmenters", "same_stream_as",
 })
 
 
@@ -83,6 +83,9 @@ class PointRecord:
     precision: str | None = None  # of SSIM / MS-SSIM ("float32" | "float64")
     # segmentation
     segment_batch: int | None = None  # frames segmented in one batch with this one (a job group)
+    # the target of an earlier point of the same job group with a byte-identical stream: its decode, fidelity
+    # scores and segmentation were reused (identical to recomputing them; this point's timers for them are ~0)
+    same_stream_as: str | None = None
     segmenters: dict[str, dict[str, Any]] | None = None  # [[segmenters]] suites: label -> confusion, scores, ...
     confusion: list[list[int]] | None = None
     confusion_void_column: bool | None = None
