@@ -111,6 +111,7 @@ def test_fewest_encodes_by_hand():
     lv = Knob("quality", 0, 100, integer=True, levels=(0, 10, 20, 30))
     assert fewest_encodes(lv, [(15, True)]) == 2  # levels 10 and 20
     assert fewest_encodes(Knob("q", 0.0, 100.0, integer=False), [(3.5, True), (7.0, True)]) == 2
+    assert fewest_encodes(Knob("q", 0.0, 100.0, integer=False), [(0.0, False), (0.0, False), (7.0, True)]) == 2
     assert fewest_encodes(None, [(None, True)]) == 1
 
 

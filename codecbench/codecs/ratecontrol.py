@@ -271,11 +271,13 @@ def fewest_encodes(knob: Knob | None, chosen: list[tuple[KnobValue | None, bool]
 
     Integer knob: a reachable target needs its setting and the next higher-rate one (the proof that it overshoots),
     unless its setting is the top; an unreachable one needs the lowest-rate setting; shared settings count once
-    (on ``levels``, per level). A float knob (its search may stop anywhere in the 5 % window), a rate knob and a
-    fixed-rate codec: one per target, what an oracle needs.
+    (on ``levels``, per level). A float knob (its search may stop anywhere in the 5 % window): one per distinct
+    setting chosen, what an oracle needs; a rate knob and a fixed-rate codec: one per target.
     """
-    if knob is None or knob.is_bpp or not knob.integer:
+    if knob is None or knob.is_bpp:
         return len(chosen)
+    if not knob.integer:
+        return len({value for value, _ in chosen})
     grid = list(knob.levels) if knob.levels else list(range(int(knob.low), int(knob.high) + 1))
     if not knob.increases_rate:
         grid.reverse()  # now ascending in rate
