@@ -169,12 +169,12 @@ class RateSession:
         self._memo: dict | None = {} if knob is not None and not knob.integer and not knob.is_bpp else None
 
     def match(self, target_bpp: float | None) -> RateResult:
-        if self._memo is not None and target_bpp is not None and target_bpp > 0 and math.isfinite(target_bpp):
-            return _search(_Probe(self.codec, self.image, memo=self._memo), target_bpp, self.mode)
-        if not self.shared:
+        if not self.shared and self._memo is None:  # a rate knob or a fixed-rate codec: one encode anyway
             return match_bpp(self.codec, self.image, target_bpp, mode=self.mode)
         if target_bpp is None or not (target_bpp > 0 and math.isfinite(target_bpp)):
             raise ValueError(f"codec {self.codec.name!r} needs a positive finite target bpp, got {target_bpp!r}")
+        if self._memo is not None:  # a float knob: a fresh search, remembered streams
+            return _search(_Probe(self.codec, self.image, memo=self._memo), target_bpp, self.mode)
         probe = cast(_Probe, self._probe)  # set when shared
         return _search(probe, target_bpp, self.mode, first=len(probe.trials), start=0.0)
 

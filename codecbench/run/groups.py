@@ -148,31 +148,28 @@ def _segment_batch(pending: list[tuple[Job, PointRecord, Any]], batch: bool | No
             seg = worker_cache.bound_segmenter(cast(str, first.segmenter), first.segmenter_options)
             if batch is None:
                 batch = str(getattr(seg, "device", "cpu")).startswith("cuda")
-            # a decoded array shared by several points (the same stream, see measure._measure) is segmented once
-            first_of: dict[int, int] = {}
-            for i, (_, _, d) in enumerate(pending):
-                first_of.setdefault(id(d), i)
-            unique = sorted(set(first_of.values()))
+            # a decoded array shared by several points (the same stream, see measure._measure) is segmented once;
+            # the first record that carries it is charged the time
+            preds: dict[int, Any] = {}
+            cost: dict[int, float] = {}
             if batch:
+                unique = list({id(d): d for _, _, d in pending}.values())
                 t0 = time.perf_counter()
-                out = list(seg.predict(np.stack([pending[i][2] for i in unique])))
-                by_first = dict(zip(unique, out))
-                share = (time.perf_counter() - t0) / len(unique)
-                shares = [share if first_of[id(d)] == i else 0.0 for i, (_, _, d) in enumerate(pending)]
+                preds = {id(d): p for d, p in zip(unique, seg.predict(np.stack(unique)))}
+                cost = dict.fromkeys(preds, (time.perf_counter() - t0) / len(unique))
             else:
-                by_first, shares = {}, []
-                for i, (_, _, decoded) in enumerate(pending):
-                    t0 = time.perf_counter()
-                    if first_of[id(decoded)] == i:
-                        by_first[i] = seg.predict(decoded[None])[0]
-                    shares.append(time.perf_counter() - t0)
-            preds = [by_first[first_of[id(d)]] for _, _, d in pending]
-            for (job, rec, _), pred, share in zip(pending, preds, shares):
+                for _, _, d in pending:
+                    if id(d) not in preds:
+                        t0 = time.perf_counter()
+                        preds[id(d)] = seg.predict(d[None])[0]
+                        cost[id(d)] = time.perf_counter() - t0
+            n_unique = len(preds)
+            for job, rec, d in pending:
                 t1 = time.perf_counter()
-                measure._score_segmentation(job, seg, pred, rec)
-                extra = share + time.perf_counter() - t1
+                measure._score_segmentation(job, seg, preds[id(d)], rec)
+                extra = cost.pop(id(d), 0.0) + time.perf_counter() - t1
                 rec.segment_s = extra
-                rec.segment_batch = len(unique) if batch else 1
+                rec.segment_batch = n_unique if batch else 1
                 rec.metric_s = (rec.metric_s or 0.0) + extra
                 rec.job_s = (rec.job_s or 0.0) + extra
     except Exception as exc:
