@@ -61,6 +61,40 @@ def evaluate_snapshot(path: Path, frames, segmenter) -> dict:
             "n_frames": len(frames), "phase": "gan" if step > int(tr.get("gan_start", 0)) else "mse"}
 
 
+def snapshot_rows(run: Path, csv_path: Path, log=lambda msg: print(msg, flush=True)) -> list[dict]:
+    """Every snapshot of ``run`` through the real bitstream on the run's validation frames (``evaluate_snapshot``),
+    sorted by step; rows already in ``csv_path`` are reused by model id, and the csv is rewritten (atomically)."""
+    from codecbench.metrics.segmenters import create
+
+    known = {}
+    if csv_path.exists():
+        with csv_path.open() as f:
+            known = {r["model_id"]: r for r in csv.DictReader(f)}
+    frames, seg = None, None
+    rows = []
+    for snap in sorted((run / "snapshots").glob("step_*.safetensors")):
+        mid = json.loads(snap.with_suffix(".json").read_text())["model_id"]
+        if mid in known:
+            r = known[mid]
+            rows.append({k: (r[k] if k in ("model_id", "phase") else float(r[k]) if r[k] not in ("", "None") else None)
+                         for k in FIELDS})
+            rows[-1]["step"] = int(rows[-1]["step"])
+            continue
+        if seg is None:
+            frames = _val_frames(json.loads((run / "state.json").read_text())["config"])
+            seg = create("espnet", device="cpu")
+        rows.append(evaluate_snapshot(snap, frames, seg))
+        log(f"{snap.name}: {rows[-1]}")
+    rows.sort(key=lambda r: r["step"])
+    tmp = csv_path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(csv_path)
+    return rows
+
+
 def _fit(pts: list[tuple[float, float]]) -> tuple[float, float]:
     b, a = np.polyfit(np.log10([p[0] for p in pts]), [p[1] for p in pts], 1)
     return float(a), float(b)
@@ -121,37 +155,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    from codecbench.metrics.segmenters import create
-
-    run = Path(args.run)
-    cfg = json.loads((run / "state.json").read_text())["config"]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    csv_path = out / f"learning_curve_{args.name}.csv"
-    known = {}
-    if csv_path.exists():
-        with csv_path.open() as f:
-            known = {r["model_id"]: r for r in csv.DictReader(f)}
-    frames = _val_frames(cfg)
-    seg = create("espnet", device="cpu")
-    rows = []
-    for snap in sorted((run / "snapshots").glob("step_*.safetensors")):
-        mid = json.loads(snap.with_suffix(".json").read_text())["model_id"]
-        if mid in known:
-            r = known[mid]
-            rows.append({k: (r[k] if k in ("model_id", "phase") else float(r[k]) if r[k] not in ("", "None") else None)
-                         for k in FIELDS})
-            rows[-1]["step"] = int(rows[-1]["step"])
-            continue
-        rows.append(evaluate_snapshot(snap, frames, seg))
-        print(f"{snap.name}: {rows[-1]}", flush=True)
-    rows.sort(key=lambda r: r["step"])
-    tmp = csv_path.with_suffix(".tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(csv_path)
+    rows = snapshot_rows(Path(args.run), out / f"learning_curve_{args.name}.csv")
     if rows:
         plot(rows, out / f"learning_curve_{args.name}.png",
              f"{args.name}: validation on {int(rows[0]['n_frames'])} held-out CamVid train frames, real bitstream")

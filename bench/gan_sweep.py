@@ -115,38 +115,23 @@ def train(names: list[str], steps: int, gan_start: int, parallel: int, snapshot_
 def select_best(names: list[str]) -> None:
     """For each finished run, copy the snapshot with the best validation mIoU (the shipped gan_f8_l4's selection
     rule; ties go to the earlier step) to RUN/selected.safetensors/json; the per-snapshot figures go to
-    RUN/snapshots.csv and are reused by model id."""
+    RUN/snapshots.csv (``gan_learning_curve.snapshot_rows``, reused by model id)."""
     import torch
-
-    from codecbench.metrics.segmenters import create
 
     lc = _learning_curve_module()
     torch.set_num_threads(1)
-    seg, frames = None, None
     for n in names:
         run = RUNS / n
         if not (run / "final.safetensors").exists():
             continue
-        known = {}
-        if (run / "snapshots.csv").exists():
-            with open(run / "snapshots.csv") as fh:
-                known = {r["model_id"]: r for r in csv.DictReader(fh)}
-        rows = []
-        for snap in sorted((run / "snapshots").glob("step_*.safetensors")):
-            mid = json.loads(snap.with_suffix(".json").read_text())["model_id"]
-            if mid not in known:
-                if seg is None:
-                    seg = create("espnet", device="cpu")
-                    frames = lc._val_frames(json.loads((run / "final.json").read_text())["training"])
-                known[mid] = {"snapshot": snap.stem, **lc.evaluate_snapshot(snap, frames, seg)}
-            rows.append(known[mid])
+        rows = lc.snapshot_rows(run, run / "snapshots.csv")
         if not rows:
             raise RuntimeError(f"{n}: no snapshots in {run / 'snapshots'} to select from (train with --snapshot-every)")
-        _write_csv(run / "snapshots.csv", rows)
         best = max(rows, key=lambda r: (float(r["val_miou"]), -int(r["step"])))
+        snap = f"step_{int(best['step']):06d}"
         for ext in (".safetensors", ".json"):
-            shutil.copyfile(run / "snapshots" / f"{best['snapshot']}{ext}", run / f"selected{ext}")
-        print(f"{n}: selected {best['snapshot']} (val mIoU {float(best['val_miou']):.2f} %) of {len(rows)}", flush=True)
+            shutil.copyfile(run / "snapshots" / f"{snap}{ext}", run / f"selected{ext}")
+        print(f"{n}: selected {snap} (val mIoU {float(best['val_miou']):.2f} %) of {len(rows)}", flush=True)
 
 
 def _ckpt(name: str) -> Path | None:
