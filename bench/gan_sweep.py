@@ -29,7 +29,6 @@ F8 L4 are not shipped (the 60 MiB checkpoint cap). Needs ../shared.
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import json
 import os
@@ -42,12 +41,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "runs" / "sweep"
 # --budget main: the shipped gan_f8_l4's schedule (its long run: 15000 steps, MSE warm-up to 6000, the best of the
-# snapshots by validation mIoU); its F8 L4 point is gan_f8_l4 itself, so gan_f8_l4_eq comes last, only as a
-# from-scratch twin for the ablation (the shipped one was warm-started, see its JSON)
+# snapshots by validation mIoU). gan_f8_l4 had a 128-px warm start on top (its JSON), so its from-scratch twin
+# gan_f8_l4_eq is the F8 L4 point of the joined curve and the quantized half of the F8 L4 ablation pair.
 MAIN_BUDGET = {"steps": 15000, "gan_start": 6000, "snapshot_every": 500, "select": "best-miou",
                "runs": ROOT / "runs" / "sweep_main"}
-MAIN_ORDER = ["gan_f8_l4_noquant", "gan_f16_l4", "gan_f4_l4", "gan_f2_l8", "gan_f8_l2", "gan_f8_l8",
-              "gan_f2_l8_noquant", "gan_f4_l4_noquant", "gan_f8_l2_noquant", "gan_f16_l4_noquant", "gan_f8_l4_eq"]
+# (the shipped ones first, so that no shipped file keeps the 4000-step budget; the four never-shipped no-quant runs
+# of the ablation last)
+MAIN_ORDER = ["gan_f8_l4_noquant", "gan_f16_l4", "gan_f4_l4", "gan_f2_l8", "gan_f8_l2", "gan_f8_l8", "gan_f8_l4_eq",
+              "gan_f2_l8_noquant", "gan_f4_l4_noquant", "gan_f8_l2_noquant", "gan_f16_l4_noquant"]
 OUT = ROOT / "results" / "gan"
 SHIPPED = ROOT / "codecbench" / "codecs" / "gan" / "checkpoints"
 # shipped name -> (F, L, quant mode, description); in the order they are trained
@@ -166,12 +167,21 @@ def ship(names: list[str]) -> None:
             (SHIPPED / f"{n}.json").write_text(json.dumps(cfg, indent=2) + "\n")
 
 
-def _learning_curve_module():
-    spec = importlib.util.spec_from_file_location("gan_learning_curve", ROOT / "bench" / "gan_learning_curve.py")
+def _sibling(name: str):
+    """Load bench/NAME.py (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def _learning_curve_module():
+    return _sibling("gan_learning_curve")
+
+
+def _tables():
+    return _sibling("gan_sweep_tables")
 
 
 def evaluate(names: list[str]) -> list[dict]:
@@ -199,14 +209,6 @@ def evaluate(names: list[str]) -> list[dict]:
                      "val_miou": round(r["val_miou"], 2), "model_id": r["model_id"],
                      "load_start": meta.get("load_start")})
     return rows
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
 
 
 def _test_frames(stride: int):
@@ -243,45 +245,7 @@ def ablation(names: list[str], stride: int) -> str:
             rows.append({"F": F, "L": L, "training_quantization": mode, "run": run, "shipped": _is_shipped(ck),
                          "bpp": round(r["val_bpp"], 4), "psnr": round(r["val_psnr"], 3),
                          "ms_ssim": round(r["val_ms_ssim"], 4), "miou": round(r["val_miou"], 2)})
-    if not rows:
-        return ""
-    _write_csv(OUT / f"ablation_table{TAG}.csv", rows)
-    lines = [f"# Quantization in training, on and off, at equal budget (CamVid test, {len(frames)} frames)\n",
-             "Each pair: the same recipe and steps (`bench/gan_sweep.py`), from scratch; only `--quant-mode` differs. "
-             "Real bitstream; ESPNet mIoU of the summed confusion matrices. Runs marked not shipped were kept out "
-             "of the package by the 60 MiB checkpoint cap (retrain with `python bench/gan_sweep.py --only NAME`)."
-             + (" At the main budget (--budget main) each run contributes its best snapshot by validation mIoU; the "
-                "quantized F8 L4 is the shipped gan_f8_l4 unless gan_f8_l4_eq was trained: it had a 3500-step "
-                "128-px warm start on top of the same schedule (its JSON)." if TAG == "_main" else "") + "\n",
-             "| F | L | quantization in training | run | shipped | bpp | PSNR (dB) | MS-SSIM | mIoU % |",
-             "|--:|--:|---|---|---|--:|--:|--:|--:|"]
-    for r in rows:
-        lines.append(f"| {r['F']} | {r['L']} | {r['training_quantization']} | {r['run']} | "
-                     f"{'yes' if r['shipped'] else 'no'} | {r['bpp']} | {r['psnr']} | {r['ms_ssim']} | {r['miou']} |")
-    text = "\n".join(lines) + "\n"
-    (OUT / f"ablation_table{TAG}.md").write_text(text)
-    return text
-
-
-def write(rows: list[dict], steps: int, gan_start: int) -> str:
-    _write_csv(OUT / f"sweep_table{TAG}.csv", rows)
-    lines = [f"# GAN F/L sweep and quantization ablation on equal terms ({steps} steps each, MSE to {gan_start})\n",
-             "Each trained from scratch with the same recipe (`bench/gan_sweep.py`), two at a time, one torch thread "
-             "each, on the shared 2-core CPU. Validation: the 8 held-out CamVid train frames through the real "
-             "bitstream; mIoU is ESPNet's against ground truth. Step: the training step of the weights shown (with "
-             "--select best-miou, the best snapshot by validation mIoU); train wall: up to that step. Test-split "
-             "figures: results/automotive-camvid/.\n",
-             "| checkpoint | config | step | bound bpp | bpp | PSNR (dB) | MS-SSIM | mIoU % | train wall (s) "
-             "| load at start |",
-             "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
-    for r in rows:
-        ld = r["load_start"]
-        lines.append(f"| {r['name']} | {r['config']} | {r['steps']} | {r['nominal_bpp']:.4f} | {r['val_bpp']} | "
-                     f"{r['val_psnr']} | {r['val_ms_ssim']} | {r['val_miou']} | {r['train_wall_s']} | "
-                     f"{'' if ld is None else f'{ld:.1f}'} |")
-    text = "\n".join(lines) + "\n"
-    (OUT / f"sweep_table{TAG}.md").write_text(text)
-    return text
+    return _tables().ablation(rows, len(frames), OUT, TAG)
 
 
 def main(argv=None) -> int:
@@ -327,7 +291,7 @@ def main(argv=None) -> int:
         ship(names)
     rows = evaluate(list(CONFIGS))
     if rows:
-        sys.stdout.write(write(rows, args.steps, args.gan_start))
+        sys.stdout.write(_tables().sweep(rows, args.steps, args.gan_start, OUT, TAG))
     sys.stdout.write(ablation(list(CONFIGS), args.test_stride))
     return 0
 
