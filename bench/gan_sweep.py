@@ -145,6 +145,31 @@ def _ckpt(name: str) -> Path | None:
     return RUNS / name / ("selected.safetensors" if SELECT == "best-miou" else "final.safetensors")
 
 
+COLLAPSE_DB = 8.0  # a validation PSNR this low in the GAN phase: every frame decodes to the same flat image
+
+
+def collapse_notes(names: list[str], gan_start: int) -> list[str]:
+    """One line per run (finished or not) whose validation PSNR fell below COLLAPSE_DB dB in the GAN phase: the first
+    such step, its PSNR and how far the run got (from RUN/log.jsonl)."""
+    notes = []
+    for n in names:
+        log = RUNS / n / "log.jsonl"
+        if not log.exists():
+            continue
+        rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        vals = [r for r in rows if "val_psnr" in r and r["step"] > gan_start]
+        bad = next((r for r in vals if r["val_psnr"] < COLLAPSE_DB), None)
+        if bad is None:
+            continue
+        last = max(r["step"] for r in rows)
+        done = "finished" if (RUNS / n / "final.safetensors").exists() else f"stopped at step {last}"
+        later = [r for r in vals if r["step"] > bad["step"]]
+        recovered = any(r["val_psnr"] >= COLLAPSE_DB for r in later)
+        notes.append(f"{n} ({CONFIGS[n][3]}): collapsed in the GAN phase, validation {bad['val_psnr']:.2f} dB at "
+                     f"step {bad['step']} ({'recovered later' if recovered else 'never recovered'}; {done}).")
+    return notes
+
+
 def _is_shipped(ckpt: Path) -> bool:
     """Whether these weights are the package's: the same model id as some shipped checkpoint."""
     mid = json.loads(ckpt.with_suffix(".json").read_text())["model_id"]
@@ -218,7 +243,7 @@ def _test_frames(stride: int):
     return [(r.id, load_image(r), load_label(r)) for r in ds.images[::stride]]
 
 
-def ablation(names: list[str], stride: int) -> str:
+def ablation(names: list[str], stride: int, gan_start: int) -> str:
     """With against without quantization in training at each F/L, on the CamVid test split (every ``stride``-th
     frame): bpp, PSNR, MS-SSIM, ESPNet mIoU through the real bitstream. Writes results/gan/ablation_table.md/.csv."""
     import torch
@@ -245,7 +270,7 @@ def ablation(names: list[str], stride: int) -> str:
             rows.append({"F": F, "L": L, "training_quantization": mode, "run": run, "shipped": _is_shipped(ck),
                          "bpp": round(r["val_bpp"], 4), "psnr": round(r["val_psnr"], 3),
                          "ms_ssim": round(r["val_ms_ssim"], 4), "miou": round(r["val_miou"], 2)})
-    return _tables().ablation(rows, len(frames), OUT, TAG)
+    return _tables().ablation(rows, len(frames), OUT, TAG, notes=collapse_notes(names, gan_start))
 
 
 def main(argv=None) -> int:
@@ -292,7 +317,7 @@ def main(argv=None) -> int:
     rows = evaluate(list(CONFIGS))
     if rows:
         sys.stdout.write(_tables().sweep(rows, args.steps, args.gan_start, OUT, TAG))
-    sys.stdout.write(ablation(list(CONFIGS), args.test_stride))
+    sys.stdout.write(ablation(list(CONFIGS), args.test_stride, args.gan_start))
     return 0
 
 

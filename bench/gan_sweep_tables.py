@@ -8,6 +8,7 @@ Rows come from gan_sweep.evaluate / gan_sweep.ablation: bpp from the real bitstr
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -41,8 +42,9 @@ def sweep(rows: list[dict], steps: int, gan_start: int, out: Path, tag: str) -> 
     return text
 
 
-def ablation(rows: list[dict], n_frames: int, out: Path, tag: str) -> str:
-    """results/gan/ablation_table{tag}.md/.csv: with against without quantization in training, pair by pair."""
+def ablation(rows: list[dict], n_frames: int, out: Path, tag: str, notes: Sequence[str] = ()) -> str:
+    """results/gan/ablation_table{tag}.md/.csv: with against without quantization in training, pair by pair;
+    ``notes``: lines printed under the table (runs that collapsed)."""
     if not rows:
         return ""
     write_csv(out / f"ablation_table{tag}.csv", rows)
@@ -61,6 +63,9 @@ def ablation(rows: list[dict], n_frames: int, out: Path, tag: str) -> str:
     for r in rows:
         lines.append(f"| {r['F']} | {r['L']} | {r['training_quantization']} | {r['run']} | "
                      f"{'yes' if r['shipped'] else 'no'} | {r['bpp']} | {r['psnr']} | {r['ms_ssim']} | {r['miou']} |")
+    if notes:
+        lines += ["", "Runs that collapsed (validation PSNR below 8 dB in the GAN phase: every frame decodes to the "
+                  "same flat image):", *[f"- {n}" for n in notes]]
     text = "\n".join(lines) + "\n"
     (out / f"ablation_table{tag}.md").write_text(text)
     return text

@@ -256,6 +256,27 @@ def test_training_resume_is_exact_and_warm_start_skips_mismatch(tmp_path):
     assert load_model(tmp_path / "warm.safetensors").model_id == mid
 
 
+def test_gan_ramp_scales_the_adversarial_terms_from_the_first_gan_step(tmp_path):
+    from codecbench.codecs.gan.losses import gan_ramp_weight
+    from codecbench.codecs.gan.train import Trainer
+
+    assert gan_ramp_weight(6000, 6000, 0) == 1.0
+    assert [gan_ramp_weight(s, 6000, 4) for s in (6000, 6001, 6003, 6010)] == [0.25, 0.5, 1.0, 1.0]
+    cfg = _cfg(gan_ramp=4, steps=4, gan_start=2)
+    t = Trainer(cfg, tmp_path / "r", log=lambda m: None)
+    t.train_step(), t.train_step()  # the MSE warm-up: no GAN terms, no ramp
+    for want in (0.25, 0.5):
+        out = t.train_step()
+        assert out["ramp"] == want
+        g = want * (out["adv"] + cfg.fm_weight * out["fm"]) + cfg.mse_weight * out["mse"]
+        assert out["g"] == pytest.approx(g, rel=1e-5)
+    plain = Trainer(_cfg(steps=4, gan_start=2), tmp_path / "p", log=lambda m: None)
+    plain.train_step(), plain.train_step()
+    out = plain.train_step()
+    assert "ramp" not in out
+    assert out["g"] == pytest.approx(out["adv"] + 10.0 * out["fm"] + 10.0 * out["mse"], rel=1e-5)
+
+
 # --- plugin ----------------------------------------------------------------------------------------------------
 
 

@@ -33,6 +33,9 @@ def register(subparsers) -> None:
                    help="ste: quantize in training (straight-through); none: quantize only at inference")
     t.add_argument("--steps", type=int, default=d.steps, help="total optimiser steps")
     t.add_argument("--gan-start", type=int, default=d.gan_start, help="steps of pure-MSE warm-up before GAN losses")
+    t.add_argument("--gan-ramp", type=int, default=d.gan_ramp,
+                   help="raise G's adversarial + feature-matching weight linearly from 0 to 1 over N steps after "
+                        "--gan-start (default 0: at once, as in the paper and the shipped checkpoints)")
     t.add_argument("--crop", type=int, default=d.crop, help="random crop side in pixels (multiple of 16)")
     t.add_argument("--batch", type=int, default=d.batch)
     t.add_argument("--lr", type=float, default=d.lr,

@@ -70,9 +70,18 @@ def plot_curves(agg: pd.DataFrame, out_stem: str | Path, *, metrics: Iterable[st
     if not metrics:
         raise BadInput("no metric to plot in these results")
     refs = set(references)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.9), squeeze=False)
     codecs = sorted(dict.fromkeys(agg["codec"]), key=str.lower)
     partial = _partial_rows(agg) if complete else agg.iloc[0:0]
+    shown = [c for c in codecs if any(c in curves(agg, m, complete=complete) for m in metrics)
+             or c in set(partial["codec"])]
+    # the legend (rows of up to 8 entries) and the coverage note get their own strip under the panels
+    width = 4.2 * len(metrics)
+    col_in = 0.6 + 0.068 * max((len(c) for c in shown), default=0)  # a legend column at 8.5 pt, roughly
+    ncol = max(1, min(len(shown), 8, int(width // col_in)))
+    legend_in = 0.24 * -(-len(shown) // ncol) + 0.1 if shown else 0.0
+    note_in = 0.38 if complete else 0.0
+    height = 3.4 + legend_in + note_in
+    fig, axes = plt.subplots(1, len(metrics), figsize=(width, height), squeeze=False)
     for ax, m in zip(axes[0], metrics):
         cs = curves(agg, m, complete=complete)
         for codec in codecs:
@@ -91,17 +100,16 @@ def plot_curves(agg: pd.DataFrame, out_stem: str | Path, *, metrics: Iterable[st
         if log_x:
             ax.set_xscale("log", base=2)
         ax.grid(True, which="both", alpha=0.3)
-    shown = [c for c in codecs if any(c in curves(agg, m, complete=complete) for m in metrics)
-             or c in set(partial["codec"])]
     handles = [Line2D([], [], color=colour(c), linestyle="--" if c in refs else "-",
                       marker="" if c in refs else "o", markersize=3.5) for c in shown]
     if handles:
-        fig.legend(handles, shown, loc="lower center", ncol=max(1, min(len(shown), 8)), frameon=False)
+        fig.legend(handles, shown, loc="lower center", bbox_to_anchor=(0.5, note_in / height), ncol=ncol,
+                   frameon=False, fontsize=8.5)
     if complete:
         fig.text(0.01, 0.005, coverage_note(agg), fontsize=6.5, color="#444", wrap=True)
     if title:
         fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    fig.tight_layout(rect=(0, (legend_in + note_in) / height, 1, 1))
     out_stem = Path(out_stem)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     written = []

@@ -19,6 +19,7 @@ class TrainConfig:
     quant_mode: str = "ste"  # "ste" (quantize in training) or "none" (quantize at inference only)
     steps: int = 10000
     gan_start: int = 6000  # steps of pure-MSE warm-up before the GAN losses
+    gan_ramp: int = 0  # steps over which G's adversarial + feature-matching weight rises from 0 to 1 (0 = at once)
     crop: int = 128
     batch: int = 4
     lr: float = 2e-4

@@ -34,7 +34,7 @@ from . import codec
 from .batches import ImageBank, load_images
 from .checkpoint import export_model, load_matching, resolve
 from .config import TrainConfig
-from .losses import _gan_losses
+from .losses import _gan_losses, gan_ramp_weight
 from .model import Autoencoder, MultiScaleDiscriminator
 from .quantizer import MODES
 
@@ -182,8 +182,12 @@ class Trainer:
             with self._autocast():
                 d_fake = self.disc_fwd(y)
                 adv, fm = _gan_losses(d_fake, [[a.detach() for a in r] for r in d_real], cfg.fm_weight)
-            g_loss = adv.float() + cfg.fm_weight * fm.float() + cfg.mse_weight * mse + cfg.seg_weight * task
+            ramp = gan_ramp_weight(self.step, cfg.gan_start, cfg.gan_ramp)
+            g_loss = (ramp * (adv.float() + cfg.fm_weight * fm.float()) + cfg.mse_weight * mse
+                      + cfg.seg_weight * task)
             out.update(d=float(d_loss.detach()), adv=float(adv.detach()), fm=float(fm.detach()))
+            if ramp < 1.0:
+                out["ramp"] = ramp
         else:
             g_loss = cfg.mse_weight * mse + cfg.seg_weight * task
         if not torch.isfinite(g_loss):
