@@ -67,6 +67,34 @@ def test_plot_without_any_complete_target_does_not_crash(tmp_path):
     assert "webp 0.125 1/2" in plots.coverage_note(agg) and "jpeg 0.125 0/1" in plots.coverage_note(agg)
 
 
+# --- a legend of many long labels ran off the figure's left edge and under the coverage note ---------------
+
+
+def test_legend_of_many_long_labels_fits_the_figure_above_the_note(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    labels = [f"GAN F{k} L4 task-aware (trained against ESPNet) {k}" if k % 3 == 0 else f"codec {k}"
+              for k in range(17)]
+    recs = [_rec(i, lab, t, t * 0.9, 20 + 10 * t + k, label=lab) for k, lab in enumerate(labels)
+            for i in range(2) for t in (0.25, 0.5)]
+    recs.append(_rec(1, "codec 1", 1.0, 1.2, 30.0, "unreachable", label="codec 1"))  # a coverage note
+    agg = reports.aggregate(reports.load_points(_store(tmp_path / "s.sqlite", recs)))
+    figs = []
+    monkeypatch.setattr(plt, "close", figs.append)
+    plots.plot_curves(agg, tmp_path / "rd", formats=("png",))
+    (fig,) = figs
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    box, legend = fig.bbox, fig.legends[0].get_window_extent(r)
+    assert len(fig.legends[0].get_texts()) == 17
+    assert box.x0 <= legend.x0 and legend.x1 <= box.x1 and box.y0 <= legend.y0
+    note = [t for t in fig.texts if "reached" in t.get_text()][0].get_window_extent(r)
+    assert note.y1 <= legend.y0 + 1  # the note sits under the legend
+    for ax in fig.axes:  # and the panels above it (their tick labels included)
+        assert ax.get_tightbbox(r).y0 >= legend.y1 - 1
+    plt.close(fig)
+
+
 # --- a --reference named like a codec label was merged into that codec's curve ----------------------------
 
 
