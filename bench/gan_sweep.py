@@ -29,6 +29,7 @@ F8 L4 are not shipped (the 60 MiB checkpoint cap). Needs ../shared.
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
 import json
 import os
@@ -47,38 +48,35 @@ MAIN_BUDGET = {"steps": 15000, "gan_start": 6000, "snapshot_every": 500, "select
                "runs": ROOT / "runs" / "sweep_main"}
 # (the shipped ones first, so that no shipped file keeps the 4000-step budget; the four never-shipped no-quant runs
 # of the ablation last)
-MAIN_ORDER = ["gan_f8_l4_noquant", "gan_f16_l4", "gan_f4_l4", "gan_f2_l8", "gan_f8_l2", "gan_f8_l8", "gan_f8_l4_eq",
-              "gan_f2_l8_noquant", "gan_f4_l4_noquant", "gan_f8_l2_noquant", "gan_f16_l4_noquant"]
 OUT = ROOT / "results" / "gan"
 SHIPPED = ROOT / "codecbench" / "codecs" / "gan" / "checkpoints"
-# shipped name -> (F, L, quant mode, description); in the order they are trained
-CONFIGS = {
-    "gan_f8_l4_eq": (8, 4, "ste", "F8 L4 (equal-budget twin of the shipped long run)"),
-    "gan_f8_l4_noquant": (8, 4, "none", "F8 L4, no quantization in training"),
-    "gan_f8_l8": (8, 8, "ste", "F8 L8"),
-    "gan_f16_l4": (16, 4, "ste", "F16 L4"),
-    "gan_f4_l4": (4, 4, "ste", "F4 L4"),
-    "gan_f8_l2": (8, 2, "ste", "F8 L2"),
-    "gan_f2_l8": (2, 8, "ste", "F2 L8"),
-    # the ablation at the seed paper's other F/L pairs: trained and evaluated, never shipped (the 60 MiB cap)
-    "gan_f2_l8_noquant": (2, 8, "none", "F2 L8, no quantization in training"),
-    "gan_f4_l4_noquant": (4, 4, "none", "F4 L4, no quantization in training"),
-    "gan_f8_l2_noquant": (8, 2, "none", "F8 L2, no quantization in training"),
-    "gan_f16_l4_noquant": (16, 4, "none", "F16 L4, no quantization in training"),
-}
 SELECT, TAG = "final", ""  # set by --select / --budget
-UNSHIPPED = {"gan_f2_l8_noquant", "gan_f4_l4_noquant", "gan_f8_l2_noquant", "gan_f16_l4_noquant"}
+
+
+def _sibling(name: str):
+    """Load bench/NAME.py (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_configs = _sibling("gan_sweep_configs")
+CONFIGS, MAIN_ORDER, UNSHIPPED = _configs.CONFIGS, _configs.MAIN_ORDER, _configs.UNSHIPPED
+ABLATION_PAIRS = _configs.ABLATION_PAIRS
 
 
 def _cmd(name: str, steps: int, gan_start: int, snapshot_every: int = 0, max_minutes: float = 0.0) -> list[str]:
-    F, L, quant, _ = CONFIGS[name]
+    c = CONFIGS[name]
     extra = ["--snapshot-every", str(snapshot_every)] if snapshot_every else []
     extra += ["--max-minutes", f"{max_minutes:.1f}"] if max_minutes else []
+    extra += ["--gan-ramp", str(c.ramp)] if c.ramp else []
     return [sys.executable, "-m", "codecbench.cli.main", "gan", "train", "--run", str(RUNS / name),
-            "--source", "camvid", "--split", "train", "--width", "0.125", "--F", str(F), "--L", str(L),
-            "--norm", "none", "--quant-mode", quant, "--steps", str(steps), "--gan-start", str(gan_start),
+            "--source", "camvid", "--split", "train", "--width", "0.125", "--F", str(c.F), "--L", str(c.L),
+            "--norm", "none", "--quant-mode", c.quant, "--steps", str(steps), "--gan-start", str(gan_start),
             "--crop", "256", "--batch", "2", "--lr", "2e-4", "--val-every", "1000", "--val-count", "8",
-            "--ckpt-every", "250", "--seed", "0", "--device", "cpu", "--threads", "1", "--channels-last",
+            "--ckpt-every", "250", "--seed", str(c.seed), "--device", "cpu", "--threads", "1", "--channels-last",
             "--export", str(RUNS / name / "final"), *extra]
 
 
@@ -145,29 +143,12 @@ def _ckpt(name: str) -> Path | None:
     return RUNS / name / ("selected.safetensors" if SELECT == "best-miou" else "final.safetensors")
 
 
-COLLAPSE_DB = 8.0  # a validation PSNR this low in the GAN phase: every frame decodes to the same flat image
-
-
 def collapse_notes(names: list[str], gan_start: int) -> list[str]:
-    """One line per run (finished or not) whose validation PSNR fell below COLLAPSE_DB dB in the GAN phase: the first
-    such step, its PSNR and how far the run got (from RUN/log.jsonl)."""
-    notes = []
-    for n in names:
-        log = RUNS / n / "log.jsonl"
-        if not log.exists():
-            continue
-        rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-        vals = [r for r in rows if "val_psnr" in r and r["step"] > gan_start]
-        bad = next((r for r in vals if r["val_psnr"] < COLLAPSE_DB), None)
-        if bad is None:
-            continue
-        last = max(r["step"] for r in rows)
-        done = "finished" if (RUNS / n / "final.safetensors").exists() else f"stopped at step {last}"
-        later = [r for r in vals if r["step"] > bad["step"]]
-        recovered = any(r["val_psnr"] >= COLLAPSE_DB for r in later)
-        notes.append(f"{n} ({CONFIGS[n][3]}): collapsed in the GAN phase, validation {bad['val_psnr']:.2f} dB at "
-                     f"step {bad['step']} ({'recovered later' if recovered else 'never recovered'}; {done}).")
-    return notes
+    """One line per run (finished or not) that collapsed: its onset and phase, its first validation below
+    gan_run_logs.COLLAPSE_DB dB, and how far it got."""
+    logs = _sibling("gan_run_logs")
+    notes = [logs.collapse_note(n, CONFIGS[n].label, RUNS / n, gan_start) for n in names]
+    return [n for n in notes if n]
 
 
 def _is_shipped(ckpt: Path) -> bool:
@@ -177,10 +158,14 @@ def _is_shipped(ckpt: Path) -> bool:
 
 
 def ship(names: list[str]) -> None:
-    """Copy each finished run's exported EMA weights over the shipped checkpoint of the same name."""
+    """Copy each finished run's exported EMA weights over the shipped checkpoint of the same name; a run that
+    collapsed is not shipped (its name is printed): its best snapshot is not the configuration's trained result."""
     for n in names:
         src = _ckpt(n)
         if src is not None and src.parent == RUNS / n and n not in UNSHIPPED:
+            if collapse_notes([n], json.loads(src.with_suffix(".json").read_text())["training"]["gan_start"]):
+                print(f"{n}: collapsed in training, not shipped (see the ablation table's notes)", flush=True)
+                continue
             cfg = json.loads(src.with_suffix(".json").read_text())
             rule = ("the best of its snapshots by validation mIoU, as for gan_f8_l4" if SELECT == "best-miou"
                     else "its final EMA weights")
@@ -190,15 +175,6 @@ def ship(names: list[str]) -> None:
                               f"{cfg['trained_steps']}; see results/gan/TRAINING.md")
             shutil.copyfile(src, SHIPPED / f"{n}.safetensors")
             (SHIPPED / f"{n}.json").write_text(json.dumps(cfg, indent=2) + "\n")
-
-
-def _sibling(name: str):
-    """Load bench/NAME.py (bench/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _learning_curve_module():
@@ -226,7 +202,7 @@ def evaluate(names: list[str]) -> list[dict]:
         r = lc.evaluate_snapshot(ckpt, lc._val_frames(cfg["training"]), seg)
         meta_p = RUNS / n / "sweep.json"
         meta = json.loads(meta_p.read_text()) if meta_p.exists() else {}
-        label = CONFIGS[n][3] if ckpt.parent != SHIPPED else "F8 L4: the shipped gan_f8_l4 (long run, warm-started)"
+        label = CONFIGS[n].label if ckpt.parent != SHIPPED else "F8 L4: the shipped gan_f8_l4 (long run, warm-started)"
         rows.append({"name": n, "config": label, "F": cfg["F"], "L": cfg["L"],
                      "quant_mode": cfg["quant_mode"], "nominal_bpp": cfg["nominal_bpp"], "steps": r["step"],
                      "train_wall_s": cfg.get("wall_s"), "val_bpp": round(r["val_bpp"], 4),
@@ -243,33 +219,51 @@ def _test_frames(stride: int):
     return [(r.id, load_image(r), load_label(r)) for r in ds.images[::stride]]
 
 
+def _model_id(ckpt: Path) -> str:
+    return json.loads(ckpt.with_suffix(".json").read_text())["model_id"]
+
+
+def _earlier_rows(n_frames: int) -> dict[str, dict]:
+    """The committed ablation CSV's rows by model id, when it scored the same number of test frames: a rerun
+    scores only weights it has not scored (the evaluation is deterministic; model id = hash of the weights)."""
+    path = OUT / f"ablation_table{TAG}.csv"
+    if not path.exists():
+        return {}
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {r["model_id"]: r for r in rows if r.get("model_id") and r.get("n_frames") == str(n_frames)}
+
+
 def ablation(names: list[str], stride: int, gan_start: int) -> str:
-    """With against without quantization in training at each F/L, on the CamVid test split (every ``stride``-th
-    frame): bpp, PSNR, MS-SSIM, ESPNet mIoU through the real bitstream. Writes results/gan/ablation_table.md/.csv."""
+    """With against without quantization in training, pair by pair (ABLATION_PAIRS, both halves finished), on the
+    CamVid test split (every ``stride``-th frame): bpp, PSNR, MS-SSIM, ESPNet mIoU through the real bitstream.
+    Writes results/gan/ablation_table.md/.csv."""
     import torch
 
     from codecbench.metrics.segmenters import create
 
     lc = _learning_curve_module()
     torch.set_num_threads(1)
-    seg = create("espnet", device="cpu")
     frames = _test_frames(stride)
+    earlier, seg = _earlier_rows(len(frames)), None
     rows = []
-    for n in names:
-        if not n.endswith("_noquant"):
+    for pair in ABLATION_PAIRS:
+        if not set(pair) <= set(names) or any(_ckpt(m) is None for m in pair):
             continue
-        pair = {"gan_f8_l4_noquant": "gan_f8_l4_eq"}.get(n, n[: -len("_noquant")])
-        if _ckpt(n) is None or _ckpt(pair) is None:
-            continue
-        for m, mode in ((pair, "quantized (STE)"), (n, "none (quantized at inference only)")):
-            ck = _ckpt(m)
-            r = lc.evaluate_snapshot(ck, frames, seg)
-            F, L = CONFIGS[m][:2]
-            run = f"gan_f8_l4 (shipped long run, warm-started), step {r['step']}" if ck.parent == SHIPPED else (
-                f"{m}, step {r['step']}")
-            rows.append({"F": F, "L": L, "training_quantization": mode, "run": run, "shipped": _is_shipped(ck),
-                         "bpp": round(r["val_bpp"], 4), "psnr": round(r["val_psnr"], 3),
-                         "ms_ssim": round(r["val_ms_ssim"], 4), "miou": round(r["val_miou"], 2)})
+        for m in pair:
+            ck, c = _ckpt(m), CONFIGS[m]
+            r = earlier.get(_model_id(ck))
+            if r is None:
+                seg = seg or create("espnet", device="cpu")
+                e = lc.evaluate_snapshot(ck, frames, seg)
+                r = {"step": e["step"], "bpp": round(e["val_bpp"], 4), "psnr": round(e["val_psnr"], 3),
+                     "ms_ssim": round(e["val_ms_ssim"], 4), "miou": round(e["val_miou"], 2)}
+            recipe = ", ".join(x for x in (f"--gan-ramp {c.ramp}" if c.ramp else "", f"seed {c.seed}") if x)
+            rows.append({"F": c.F, "L": c.L, "training_quantization": "quantized (STE)" if c.quant == "ste" else
+                         "none (quantized at inference only)", "run": f"{m}, step {r['step']}", "recipe": recipe,
+                         "shipped": _is_shipped(ck), "step": r["step"], "bpp": r["bpp"], "psnr": r["psnr"],
+                         "ms_ssim": r["ms_ssim"], "miou": r["miou"], "model_id": _model_id(ck),
+                         "n_frames": len(frames)})
     return _tables().ablation(rows, len(frames), OUT, TAG, notes=collapse_notes(names, gan_start))
 
 

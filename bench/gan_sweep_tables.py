@@ -48,24 +48,24 @@ def ablation(rows: list[dict], n_frames: int, out: Path, tag: str, notes: Sequen
     if not rows:
         return ""
     write_csv(out / f"ablation_table{tag}.csv", rows)
-    warm = any("warm-started" in r["run"] for r in rows)
     lines = [f"# Quantization in training, on and off, at equal budget (CamVid test, {n_frames} frames)\n",
-             "Each pair: the same recipe and steps (`bench/gan_sweep.py`), from scratch; only `--quant-mode` differs. "
-             "Real bitstream; ESPNet mIoU of the summed confusion matrices. Runs marked not shipped were kept out "
-             "of the package by the 60 MiB checkpoint cap (retrain with `python bench/gan_sweep.py --only NAME`)."
-             + (" At the main budget (--budget main) each run contributes its best snapshot by validation mIoU."
-                if tag == "_main" else "")
-             + (" The quantized F8 L4 shown is the shipped gan_f8_l4, which had a 3500-step 128-px warm start on "
-                "top of the same schedule (its JSON), until its from-scratch twin gan_f8_l4_eq is trained."
-                if warm else "") + "\n",
-             "| F | L | quantization in training | run | shipped | bpp | PSNR (dB) | MS-SSIM | mIoU % |",
-             "|--:|--:|---|---|---|--:|--:|--:|--:|"]
+             "Each pair: the same recipe and steps (`bench/gan_sweep.py`), from scratch; within a pair only "
+             "`--quant-mode` differs, except where the recipe column gives the no-quant half a second seed. Real "
+             "bitstream; ESPNet mIoU of the summed confusion matrices. Runs marked not shipped were kept out of the "
+             "package by the 60 MiB checkpoint cap (retrain: `python bench/gan_sweep.py --budget main --only NAME`)."
+             + (" At the main budget (--budget main) each run contributes its best snapshot by validation mIoU, so a "
+                "run that collapsed contributes its best step before the collapse." if tag == "_main" else "")
+             + " The F8 L4 pair uses `--gan-ramp 1000` (the GAN terms' weight rises from 0.001 to 1 over 1000 steps): "
+             "with the terms at full weight at once, both F8 L4 halves collapsed (notes below).\n",
+             "| F | L | quantization in training | run | recipe | shipped | bpp | PSNR (dB) | MS-SSIM | mIoU % |",
+             "|--:|--:|---|---|---|---|--:|--:|--:|--:|"]
     for r in rows:
-        lines.append(f"| {r['F']} | {r['L']} | {r['training_quantization']} | {r['run']} | "
+        lines.append(f"| {r['F']} | {r['L']} | {r['training_quantization']} | {r['run']} | {r['recipe'] or '-'} | "
                      f"{'yes' if r['shipped'] else 'no'} | {r['bpp']} | {r['psnr']} | {r['ms_ssim']} | {r['miou']} |")
     if notes:
-        lines += ["", "Runs that collapsed (validation PSNR below 8 dB in the GAN phase: every frame decodes to the "
-                  "same flat image):", *[f"- {n}" for n in notes]]
+        lines += ["", "Runs that collapsed (a validation PSNR below 8 dB: every frame decodes to the same flat image; "
+                  "the onset is the first logged training MSE above 20x the median of the ten before it, "
+                  "`bench/gan_run_logs.py`):", *[f"- {n}" for n in notes]]
     text = "\n".join(lines) + "\n"
     (out / f"ablation_table{tag}.md").write_text(text)
     return text
