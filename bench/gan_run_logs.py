@@ -4,7 +4,9 @@ A run has *collapsed* when some validation PSNR (8 held-out frames, real bitstre
 frame then decodes to the same flat image. Its *onset* is the first logged training MSE (pixels in the trainer's
 range, every 50 steps) above SPIKE_RATIO times the median of the ten logged before it; the onset's phase says whether
 it came in the pure-MSE warm-up (before ``gan_start``) or after the GAN terms were switched on. Healthy runs of the
-sweep spike at most 26x at the GAN onset and recover, so the ratio alone does not mark a collapse.
+sweep spike at most 26x at the GAN onset and recover, so the ratio alone does not mark a collapse. A run is *dead*
+once it has stayed collapsed for DEAD_AFTER steps of validations: no collapsed run of the sweep ever recovered (the
+longest was followed for 8000 steps), so the sweep stops such a run and keeps its snapshots from before.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 
 COLLAPSE_DB = 8.0
 SPIKE_RATIO = 20.0
+STOPPED = "stopped_dead.json"  # written into a run folder when the sweep stopped it as dead
+DEAD_AFTER = 1000  # steps of flat validations after a collapse after which a run is stopped (none ever recovered)
 
 
 def read_log(path: Path) -> list[dict]:
@@ -57,6 +61,14 @@ def collapse(rows: list[dict], gan_start: int) -> dict | None:
             "last_step": max(r.get("step", 0) for r in rows), "onset": onset}
 
 
+def dead(rows: list[dict], gan_start: int) -> bool:
+    """Collapsed, not recovered, and validated flat for at least DEAD_AFTER steps since."""
+    c = collapse(rows, gan_start)
+    if c is None or c["recovered"]:
+        return False
+    return max(r["step"] for r in rows if "val_psnr" in r) >= c["val_step"] + DEAD_AFTER
+
+
 def collapse_note(name: str, label: str, run: Path, gan_start: int) -> str | None:
     """One line for a collapsed run in folder ``run`` (its log.jsonl; finished when final.safetensors exists), or
     None for a healthy or absent one."""
@@ -66,9 +78,20 @@ def collapse_note(name: str, label: str, run: Path, gan_start: int) -> str | Non
     c = collapse(read_log(log), gan_start)
     if c is None:
         return None
-    done = "finished" if (run / "final.safetensors").exists() else f"stopped at step {c['last_step']}"
+    done = ("finished" if (run / "final.safetensors").exists() else
+            f"stopped as dead at step {c['last_step']}" if (run / STOPPED).exists() else
+            f"stopped at step {c['last_step']}")
     o = c["onset"]
     start = (f"training MSE jumped {o['mse'] / o['median_before']:.0f}x at step {o['step']} ({o['phase']}, GAN "
              f"terms from step {gan_start}); " if o else "")
     return (f"{name} ({label}): {start}validation {c['val_psnr']:.2f} dB at step {c['val_step']} "
             f"({'recovered later' if c['recovered'] else 'never recovered'}; {done}).")
+
+
+def mark_dead(run: Path, gan_start: int) -> str:
+    """Write RUN/STOPPED (the step reached and the collapse note) for a run stopped as dead; returns the note."""
+    note = collapse_note(run.name, run.name, run, gan_start) or ""
+    last = max(r.get("step", 0) for r in read_log(run / "log.jsonl"))
+    (run / STOPPED).write_text(json.dumps({"step": last, "dead_after": DEAD_AFTER, "note": note}) + "\n")
+    return note
+

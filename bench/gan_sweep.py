@@ -65,6 +65,7 @@ def _sibling(name: str):
 _configs = _sibling("gan_sweep_configs")
 CONFIGS, MAIN_ORDER, UNSHIPPED = _configs.CONFIGS, _configs.MAIN_ORDER, _configs.UNSHIPPED
 ABLATION_PAIRS = _configs.ABLATION_PAIRS
+LOGS = _sibling("gan_run_logs")
 
 
 def _cmd(name: str, steps: int, gan_start: int, snapshot_every: int = 0, max_minutes: float = 0.0) -> list[str]:
@@ -84,7 +85,7 @@ def train(names: list[str], steps: int, gan_start: int, parallel: int, snapshot_
           deadline_minutes: float = 0.0) -> None:
     """Train the unfinished runs, ``parallel`` at a time; a failure names its log and stops the sweep."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    todo = [n for n in names if not (RUNS / n / "final.safetensors").exists()]
+    todo = [n for n in names if not _done(n)]
     running: dict[str, tuple[subprocess.Popen, object, float, float]] = {}
     end = time.time() + 60 * deadline_minutes if deadline_minutes else None
     while todo or running:
@@ -97,6 +98,12 @@ def train(names: list[str], steps: int, gan_start: int, parallel: int, snapshot_
                                  cwd=ROOT)
             running[n] = (p, log, time.time(), os.getloadavg()[0])
         time.sleep(5)
+        for n in [k for k, v in running.items() if v[0].poll() is None and _is_dead(n, gan_start)]:
+            p, log, *_ = running.pop(n)
+            p.terminate()
+            p.wait()
+            log.close()
+            print(f"{n}: stopped as dead: {LOGS.mark_dead(RUNS / n, gan_start)}", flush=True)
         for n in [k for k, v in running.items() if v[0].poll() is not None]:
             p, log, t0, load0 = running.pop(n)
             log.close()
@@ -111,6 +118,16 @@ def train(names: list[str], steps: int, gan_start: int, parallel: int, snapshot_
             break
 
 
+def _done(name: str) -> bool:
+    """Finished (final weights exported) or stopped as dead (gan_run_logs): either way its snapshots are final."""
+    return (RUNS / name / "final.safetensors").exists() or (RUNS / name / LOGS.STOPPED).exists()
+
+
+def _is_dead(name: str, gan_start: int) -> bool:
+    log = RUNS / name / "log.jsonl"
+    return log.exists() and LOGS.dead(LOGS.read_log(log), gan_start)
+
+
 def select_best(names: list[str]) -> None:
     """For each finished run, copy the snapshot with the best validation mIoU (the shipped gan_f8_l4's selection
     rule; ties go to the earlier step) to RUN/selected.safetensors/json; the per-snapshot figures go to
@@ -121,7 +138,7 @@ def select_best(names: list[str]) -> None:
     torch.set_num_threads(1)
     for n in names:
         run = RUNS / n
-        if not (run / "final.safetensors").exists():
+        if not _done(n):
             continue
         rows = lc.snapshot_rows(run, run / "snapshots.csv")
         if not rows:
@@ -136,18 +153,19 @@ def select_best(names: list[str]) -> None:
 def _ckpt(name: str) -> Path | None:
     """The checkpoint a finished run contributes: ``selected`` (best snapshot) under --select best-miou, else
     ``final``; None while unfinished. Under --budget main the F8 L4 twin, if not trained, is the shipped gan_f8_l4."""
-    if name == "gan_f8_l4_eq" and SELECT == "best-miou" and not (RUNS / name / "final.safetensors").exists():
+    if name == "gan_f8_l4_eq" and SELECT == "best-miou" and not _done(name):
         return SHIPPED / "gan_f8_l4.safetensors"
-    if not (RUNS / name / "final.safetensors").exists():
+    if not _done(name):
         return None
-    return RUNS / name / ("selected.safetensors" if SELECT == "best-miou" else "final.safetensors")
+    if SELECT == "best-miou":
+        return RUNS / name / "selected.safetensors"
+    return RUNS / name / "final.safetensors" if (RUNS / name / "final.safetensors").exists() else None
 
 
 def collapse_notes(names: list[str], gan_start: int) -> list[str]:
     """One line per run (finished or not) that collapsed: its onset and phase, its first validation below
     gan_run_logs.COLLAPSE_DB dB, and how far it got."""
-    logs = _sibling("gan_run_logs")
-    notes = [logs.collapse_note(n, CONFIGS[n].label, RUNS / n, gan_start) for n in names]
+    notes = [LOGS.collapse_note(n, CONFIGS[n].label, RUNS / n, gan_start) for n in names]
     return [n for n in notes if n]
 
 

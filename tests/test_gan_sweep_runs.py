@@ -87,3 +87,18 @@ def test_a_torn_last_line_is_tolerated_but_a_torn_middle_line_names_the_file(tmp
     log.write_text('{"step": 50, "ms\n{"step": 100, "mse": 0.1}\n')
     with pytest.raises(ValueError, match=r"log\.jsonl: line 1"):
         logs.read_log(log)
+
+
+def test_a_run_is_dead_only_after_flat_validations_for_dead_after_steps(tmp_path):
+    run = tmp_path / "gan_x"
+    mse = _mse({5750: 2.0}, last=7950)
+    _write_log(run, mse, {5000: 15.9, 6000: 12.0, 7000: 5.26})
+    assert not logs.dead(logs.read_log(run / "log.jsonl"), 6000)  # one flat validation: not yet
+    _write_log(run, _mse({5750: 2.0}, last=8000), {5000: 15.9, 6000: 12.0, 7000: 5.26, 8000: 5.26})
+    assert logs.dead(logs.read_log(run / "log.jsonl"), 6000)
+    note = logs.mark_dead(run, 6000)
+    marker = json.loads((run / logs.STOPPED).read_text())
+    assert marker["step"] == 8000 and marker["note"] == note
+    assert "stopped as dead at step 8000" in logs.collapse_note("gan_x", "x", run, 6000)
+    _write_log(run, _mse({5750: 2.0}, last=8000), {5000: 15.9, 7000: 5.26, 8000: 16.0})
+    assert not logs.dead(logs.read_log(run / "log.jsonl"), 6000)  # recovered
