@@ -318,3 +318,21 @@ def test_shipped_checkpoint_real_bpp_below_bound(name, photo):
     # ablation, quantized only here at inference) loses more: the main-budget gan_f8_l4_noquant gives 11.7 dB
     floor = 12 if lm.config.get("quant_mode") != "none" else 10
     assert 10 * math.log10(255**2 / mse) > floor
+
+
+def test_without_quantization_in_training_L_plays_no_part(tmp_path):
+    """quant_mode "none" trains through the identity, so two runs that differ only in L train the same weights
+    (L matters only at inference); with STE quantization they differ. This is why gan_f8_l2_noquant and
+    gan_f8_l4_noquant of the sweep are one training run quantized two ways."""
+    from codecbench.codecs.gan.train import Trainer
+
+    def weights(L, mode):
+        t = Trainer(_cfg(L=L, quant_mode=mode, steps=3, gan_start=2), tmp_path / f"{mode}{L}", log=lambda m: None)
+        for _ in range(3):
+            t.train_step()
+        return t.model.state_dict()
+
+    a, b = weights(2, "none"), weights(4, "none")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    c, d = weights(2, "ste"), weights(4, "ste")
+    assert not all(torch.equal(c[k], d[k]) for k in c)
