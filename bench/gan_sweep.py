@@ -29,7 +29,6 @@ F8 L4 are not shipped (the 60 MiB checkpoint cap). Needs ../shared.
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import json
 import os
@@ -157,8 +156,9 @@ def _ckpt(name: str) -> Path | None:
         return SHIPPED / "gan_f8_l4.safetensors"
     if not _done(name):
         return None
-    if SELECT == "best-miou":
-        return RUNS / name / "selected.safetensors"
+    if SELECT == "best-miou":  # None until select_best has chosen
+        sel = RUNS / name / "selected.safetensors"
+        return sel if sel.exists() else None
     return RUNS / name / "final.safetensors" if (RUNS / name / "final.safetensors").exists() else None
 
 
@@ -241,17 +241,6 @@ def _model_id(ckpt: Path) -> str:
     return json.loads(ckpt.with_suffix(".json").read_text())["model_id"]
 
 
-def _earlier_rows(n_frames: int) -> dict[str, dict]:
-    """The committed ablation CSV's rows by model id, when it scored the same number of test frames: a rerun
-    scores only weights it has not scored (the evaluation is deterministic; model id = hash of the weights)."""
-    path = OUT / f"ablation_table{TAG}.csv"
-    if not path.exists():
-        return {}
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    return {r["model_id"]: r for r in rows if r.get("model_id") and r.get("n_frames") == str(n_frames)}
-
-
 def ablation(names: list[str], stride: int, gan_start: int) -> str:
     """With against without quantization in training, pair by pair (ABLATION_PAIRS, both halves finished), on the
     CamVid test split (every ``stride``-th frame): bpp, PSNR, MS-SSIM, ESPNet mIoU through the real bitstream.
@@ -263,19 +252,22 @@ def ablation(names: list[str], stride: int, gan_start: int) -> str:
     lc = _learning_curve_module()
     torch.set_num_threads(1)
     frames = _test_frames(stride)
-    earlier, seg = _earlier_rows(len(frames)), None
-    rows = []
+    earlier, seg = _tables().scored_by_model_id(OUT / f"ablation_table{TAG}.csv", len(frames)), None
+    rows: list[dict] = []
     for pair in ABLATION_PAIRS:
         if not set(pair) <= set(names) or any(_ckpt(m) is None for m in pair):
             continue
         for m in pair:
+            if any(r["run"].startswith(f"{m}, ") for r in rows):  # a quantized half shared by two pairs: once
+                continue
             ck, c = _ckpt(m), CONFIGS[m]
             r = earlier.get(_model_id(ck))
-            if r is None:
+            if r is None:  # (kept in ``earlier``, so a run in two pairs is scored once)
                 seg = seg or create("espnet", device="cpu")
                 e = lc.evaluate_snapshot(ck, frames, seg)
-                r = {"step": e["step"], "bpp": round(e["val_bpp"], 4), "psnr": round(e["val_psnr"], 3),
-                     "ms_ssim": round(e["val_ms_ssim"], 4), "miou": round(e["val_miou"], 2)}
+                r = earlier[_model_id(ck)] = {
+                    "step": e["step"], "bpp": round(e["val_bpp"], 4), "psnr": round(e["val_psnr"], 3),
+                    "ms_ssim": round(e["val_ms_ssim"], 4), "miou": round(e["val_miou"], 2)}
             recipe = ", ".join(x for x in (f"--gan-ramp {c.ramp}" if c.ramp else "", f"seed {c.seed}") if x)
             rows.append({"F": c.F, "L": c.L, "training_quantization": "quantized (STE)" if c.quant == "ste" else
                          "none (quantized at inference only)", "run": f"{m}, step {r['step']}", "recipe": recipe,
@@ -322,8 +314,8 @@ def main(argv=None) -> int:
         train(names, args.steps, args.gan_start, args.parallel, args.snapshot_every, args.deadline_minutes)
     if args.train_only:
         return 0
-    if SELECT == "best-miou":
-        select_best(names)
+    if SELECT == "best-miou":  # the named runs, and any finished run not yet selected from
+        select_best([n for n in CONFIGS if n in names or not (RUNS / n / "selected.safetensors").exists()])
     if not args.no_ship:
         ship(names)
     rows = evaluate(list(CONFIGS))

@@ -20,6 +20,16 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         w.writerows(rows)
 
 
+def scored_by_model_id(path: Path, n_frames: int) -> dict[str, dict]:
+    """An ablation CSV's rows by model id, where it scored the same number of test frames: a rerun scores only
+    weights it has not scored (the evaluation is deterministic; model id = hash of the weights)."""
+    if not path.exists():
+        return {}
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {r["model_id"]: r for r in rows if r.get("model_id") and r.get("n_frames") == str(n_frames)}
+
+
 def sweep(rows: list[dict], steps: int, gan_start: int, out: Path, tag: str) -> str:
     """results/gan/sweep_table{tag}.md/.csv: one row per finished run (validation, 8 held-out frames)."""
     write_csv(out / f"sweep_table{tag}.csv", rows)

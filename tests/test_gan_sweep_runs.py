@@ -102,3 +102,13 @@ def test_a_run_is_dead_only_after_flat_validations_for_dead_after_steps(tmp_path
     assert "stopped as dead at step 8000" in logs.collapse_note("gan_x", "x", run, 6000)
     _write_log(run, _mse({5750: 2.0}, last=8000), {5000: 15.9, 7000: 5.26, 8000: 16.0})
     assert not logs.dead(logs.read_log(run / "log.jsonl"), 6000)  # recovered
+
+
+def test_ablation_rows_are_reused_only_for_the_same_weights_and_frames(tmp_path):
+    tables = _load("gan_sweep_tables")
+    path = tmp_path / "ablation_table_main.csv"
+    assert tables.scored_by_model_id(path, 233) == {}
+    tables.write_csv(path, [{"model_id": "aa", "n_frames": 233, "psnr": 20.1},
+                            {"model_id": "bb", "n_frames": 24, "psnr": 19.0}])
+    got = tables.scored_by_model_id(path, 233)
+    assert list(got) == ["aa"] and got["aa"]["psnr"] == "20.1"
