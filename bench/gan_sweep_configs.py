@@ -7,7 +7,8 @@ from typing import NamedTuple
 
 MAIN_ORDER = ["gan_f8_l4_noquant", "gan_f16_l4", "gan_f4_l4", "gan_f2_l8", "gan_f8_l2", "gan_f8_l8", "gan_f8_l4_eq",
               "gan_f2_l8_noquant", "gan_f4_l4_noquant", "gan_f8_l2_noquant", "gan_f16_l4_noquant",
-              "gan_f8_l4_ramp", "gan_f8_l4_noquant_ramp", "gan_f8_l4_noquant_ramp_s1", "gan_f16_l4_noquant_ramp"]
+              "gan_f8_l4_ramp", "gan_f8_l4_noquant_ramp", "gan_f8_l4_noquant_ramp_s1", "gan_f16_l4_noquant_ramp",
+              "gan_f16_l4_ramp"]
 
 
 class Config(NamedTuple):
@@ -45,10 +46,12 @@ CONFIGS = {
     # F16 L4 without quantization collapsed at the GAN onset as gan_f8_l4_eq did: the same run with the ramp
     "gan_f16_l4_noquant_ramp": Config(16, 4, "none", "F16 L4, no quantization in training, --gan-ramp 1000",
                                       ramp=1000),
+    "gan_f16_l4_ramp": Config(16, 4, "ste", "F16 L4, --gan-ramp 1000", ramp=1000),
 }
 # the quantization ablation: (quantized, not quantized in training), the same recipe within each pair
 ABLATION_PAIRS = [("gan_f8_l4_ramp", "gan_f8_l4_noquant_ramp"), ("gan_f8_l4_ramp", "gan_f8_l4_noquant_ramp_s1"),
                   ("gan_f2_l8", "gan_f2_l8_noquant"), ("gan_f4_l4", "gan_f4_l4_noquant"),
-                  ("gan_f8_l2", "gan_f8_l2_noquant"), ("gan_f16_l4", "gan_f16_l4_noquant")]
+                  ("gan_f8_l2", "gan_f8_l2_noquant"), ("gan_f16_l4", "gan_f16_l4_noquant"),
+                  ("gan_f16_l4_ramp", "gan_f16_l4_noquant_ramp")]
 UNSHIPPED = {"gan_f2_l8_noquant", "gan_f4_l4_noquant", "gan_f8_l2_noquant", "gan_f16_l4_noquant", "gan_f8_l4_ramp",
-             "gan_f8_l4_noquant_ramp", "gan_f8_l4_noquant_ramp_s1", "gan_f16_l4_noquant_ramp"}
+             "gan_f8_l4_noquant_ramp", "gan_f8_l4_noquant_ramp_s1", "gan_f16_l4_noquant_ramp", "gan_f16_l4_ramp"}
