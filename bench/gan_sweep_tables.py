@@ -34,10 +34,12 @@ def sweep(rows: list[dict], steps: int, gan_start: int, out: Path, tag: str) -> 
     """results/gan/sweep_table{tag}.md/.csv: one row per finished run (validation, 8 held-out frames)."""
     write_csv(out / f"sweep_table{tag}.csv", rows)
     lines = [f"# GAN F/L sweep and quantization ablation on equal terms ({steps} steps each, MSE to {gan_start})\n",
-             "Each trained from scratch with the same recipe (`bench/gan_sweep.py`), two at a time, one torch thread "
-             "each, on the shared 2-core CPU. Validation: the 8 held-out CamVid train frames through the real "
-             "bitstream; mIoU is ESPNet's against ground truth. Step: the training step of the weights shown (with "
-             "--select best-miou, the best snapshot by validation mIoU); train wall: up to that step. Test-split "
+             "Each trained from scratch with the same recipe (`bench/gan_sweep.py`) except where the config names "
+             "`--gan-ramp` or a seed, two to five at a time, one torch thread each, on the shared 2-core CPU (so "
+             "train wall depends on the load; the steps are equal). Validation: the 8 held-out CamVid train frames "
+             "through the real bitstream; mIoU is ESPNet's against ground truth. Step: the training step of the "
+             "weights shown (with --select best-miou, the best snapshot by validation mIoU); train wall: up to that "
+             "step. Test-split "
              "figures: results/automotive-camvid/.\n",
              "| checkpoint | config | step | bound bpp | bpp | PSNR (dB) | MS-SSIM | mIoU % | train wall (s) "
              "| load at start |",
