@@ -88,10 +88,10 @@ def collapse_note(name: str, label: str, run: Path, gan_start: int) -> str | Non
             f"({'recovered later' if c['recovered'] else 'never recovered'}; {done}).")
 
 
-def mark_dead(run: Path, gan_start: int) -> str:
+def mark_dead(run: Path, gan_start: int, label: str = "") -> str:
     """Write RUN/STOPPED (the step reached and the collapse note) for a run stopped as dead; returns the note."""
-    note = collapse_note(run.name, run.name, run, gan_start) or ""
-    last = max(r.get("step", 0) for r in read_log(run / "log.jsonl"))
-    (run / STOPPED).write_text(json.dumps({"step": last, "dead_after": DEAD_AFTER, "note": note}) + "\n")
-    return note
-
+    marker = {"step": max(r.get("step", 0) for r in read_log(run / "log.jsonl")), "dead_after": DEAD_AFTER}
+    (run / STOPPED).write_text(json.dumps(marker) + "\n")  # first, so that the note says "stopped as dead"
+    marker["note"] = collapse_note(run.name, label or run.name, run, gan_start) or ""
+    (run / STOPPED).write_text(json.dumps(marker) + "\n")
+    return marker["note"]

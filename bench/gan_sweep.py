@@ -102,7 +102,7 @@ def train(names: list[str], steps: int, gan_start: int, parallel: int, snapshot_
             p.terminate()
             p.wait()
             log.close()
-            print(f"{n}: stopped as dead: {LOGS.mark_dead(RUNS / n, gan_start)}", flush=True)
+            print(f"{n}: stopped as dead: {LOGS.mark_dead(RUNS / n, gan_start, CONFIGS[n].label)}", flush=True)
         for n in [k for k, v in running.items() if v[0].poll() is not None]:
             p, log, t0, load0 = running.pop(n)
             log.close()
@@ -181,10 +181,10 @@ def ship(names: list[str]) -> None:
     for n in names:
         src = _ckpt(n)
         if src is not None and src.parent == RUNS / n and n not in UNSHIPPED:
-            if collapse_notes([n], json.loads(src.with_suffix(".json").read_text())["training"]["gan_start"]):
+            cfg = json.loads(src.with_suffix(".json").read_text())
+            if collapse_notes([n], cfg["training"]["gan_start"]):
                 print(f"{n}: collapsed in training, not shipped (see the ablation table's notes)", flush=True)
                 continue
-            cfg = json.loads(src.with_suffix(".json").read_text())
             rule = ("the best of its snapshots by validation mIoU, as for gan_f8_l4" if SELECT == "best-miou"
                     else "its final EMA weights")
             cfg["history"] = (f"trained from scratch by bench/gan_sweep.py (equal terms with the other sweep "
@@ -254,12 +254,14 @@ def ablation(names: list[str], stride: int, gan_start: int) -> str:
     frames = _test_frames(stride)
     earlier, seg = _tables().scored_by_model_id(OUT / f"ablation_table{TAG}.csv", len(frames)), None
     rows: list[dict] = []
+    listed: set[str] = set()  # a quantized half shared by two pairs is listed once
     for pair in ABLATION_PAIRS:
         if not set(pair) <= set(names) or any(_ckpt(m) is None for m in pair):
             continue
         for m in pair:
-            if any(r["run"].startswith(f"{m}, ") for r in rows):  # a quantized half shared by two pairs: once
+            if m in listed:
                 continue
+            listed.add(m)
             ck, c = _ckpt(m), CONFIGS[m]
             r = earlier.get(_model_id(ck))
             if r is None:  # (kept in ``earlier``, so a run in two pairs is scored once)
